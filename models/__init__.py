@@ -1,0 +1,1 @@
+"""Model build: weights from pinned registry packages, converted to ONNX."""
