@@ -1,0 +1,17 @@
+"""OpenFRS: the Huawei Cloud FRS v2 API on Chalice. This file only wires routes;
+each resource's routes live in chalicelib/routes/, their logic in chalicelib/."""
+from chalice import Chalice
+
+from chalicelib.routes.face_compare import face_compare
+from chalicelib.routes.face_detect import face_detect
+from chalicelib.routes.face_sets import face_sets
+from chalicelib.routes.faces import faces
+from chalicelib.routes.search import search
+
+app = Chalice(app_name="openfrs")
+# Multipart uploads and raw media must reach the handlers as bytes.
+app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
+                             "image/*", "video/*"])
+
+for blueprint in (face_detect, face_compare, face_sets, faces, search):
+    app.register_blueprint(blueprint)
