@@ -1,0 +1,219 @@
+"""In-memory columnar copy of one face set, for exact search and filtering.
+
+The embedded store keeps a ``FaceColumns`` per face set and per process:
+vectors in one contiguous float32 matrix and every filterable field as a numpy
+column, so a filter is a handful of vectorised comparisons and a search one
+matrix-vector product. Rows are only ever appended; buffers grow by doubling
+and a reader works on a ``View`` frozen at a row count, so appends by another
+thread never change what a running search sees (rows below ``n`` are never
+rewritten, vocabularies only grow). Deletions and updates are not applied in
+place: the store rebuilds the whole object instead.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..filter import And, Match, Not, Or, Range
+from .evaluate import matches
+
+_NUMPY_TYPE = {"integer": np.int64, "long": np.int64, "float": np.float64,
+               "double": np.float64, "boolean": np.bool_}
+
+
+def _grow(arr: np.ndarray, need: int) -> np.ndarray:
+    """``arr`` with room for ``need`` rows (doubling, so appends are amortised O(1))."""
+    if need <= len(arr):
+        return arr
+    new = np.empty((max(need, 2 * len(arr), 256),) + arr.shape[1:], dtype=arr.dtype)
+    new[:len(arr)] = arr
+    return new
+
+
+def _fits(kind: str, value) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind in ("integer", "long"):
+        return isinstance(value, int) and -2**63 <= value < 2**63
+    return isinstance(value, (int, float))
+
+
+class _StringColumn:
+    """Dictionary-encoded strings: a code per row, -1 when absent."""
+
+    def __init__(self):
+        self.codes = np.empty(0, dtype=np.int32)
+        self.vocab: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def append(self, start: int, values: list) -> None:
+        self.codes = _grow(self.codes, start + len(values))
+        codes = np.full(len(values), -1, dtype=np.int32)
+        for i, v in enumerate(values):
+            if isinstance(v, str):
+                code = self.index.get(v)
+                if code is None:
+                    code = self.index[v] = len(self.vocab)
+                    self.vocab.append(v)
+                codes[i] = code
+        self.codes[start:start + len(values)] = codes
+
+    def frozen(self, n: int):
+        # No copies: the vocabulary only grows, so codes < len(vocab) stay valid.
+        return ("string", self.codes[:n], self.index, len(self.vocab), self.vocab)
+
+
+class _ValueColumn:
+    """A typed numpy column plus a presence mask."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.values = np.empty(0, dtype=_NUMPY_TYPE[kind])
+        self.present = np.empty(0, dtype=np.bool_)
+
+    def append(self, start: int, values: list) -> None:
+        end = start + len(values)
+        self.values = _grow(self.values, end)
+        self.present = _grow(self.present, end)
+        ok = [_fits(self.kind, v) for v in values]
+        self.present[start:end] = ok
+        self.values[start:end] = [v if good else 0 for v, good in zip(values, ok)]
+
+    def frozen(self, n: int):
+        return (self.kind, self.values[:n], self.present[:n])
+
+
+class FaceColumns:
+    """All faces of one face set as of (``version``, ``epoch``)."""
+
+    def __init__(self, schema: dict[str, str], dim: int | None):
+        self.schema = dict(schema)
+        self.dim = dim
+        self.n = 0
+        self.max_id = 0
+        self.version = -1
+        self.epoch = -1
+        self.ids = np.empty(0, dtype=np.int64)
+        self.matrix = np.empty((0, dim or 0), dtype=np.float32)
+        self.boxes = np.empty((0, 4), dtype=np.int32)
+        self.fields_json: list[str] = []  # as stored; parsed only for returned hits
+        self.columns: dict = {"face_id": _StringColumn(), "external_image_id": _StringColumn()}
+        for name, kind in self.schema.items():
+            self.columns[name] = _StringColumn() if kind == "string" else _ValueColumn(kind)
+
+    def append(self, rows: list[tuple]) -> None:
+        """Append rows ``(id, face_id, external_image_id, x, y, w, h, fields_json, vector_blob)``
+        in ascending id order."""
+        if not rows:
+            return
+        start, k = self.n, len(rows)
+        if self.dim is None:
+            self.dim = len(rows[0][8]) // 4
+            self.matrix = np.empty((0, self.dim), dtype=np.float32)
+        blob = b"".join(r[8] for r in rows)
+        if len(blob) != 4 * self.dim * k:
+            raise ValueError("stored vectors of different dimensions in one face set")
+        self.matrix = _grow(self.matrix, start + k)
+        self.matrix[start:start + k] = np.frombuffer(blob, dtype=np.float32).reshape(k, self.dim)
+        self.ids = _grow(self.ids, start + k)
+        self.ids[start:start + k] = [r[0] for r in rows]
+        self.boxes = _grow(self.boxes, start + k)
+        self.boxes[start:start + k] = [r[3:7] for r in rows]
+        self.fields_json.extend(r[7] for r in rows)
+        self.columns["face_id"].append(start, [r[1] for r in rows])
+        self.columns["external_image_id"].append(start, [r[2] for r in rows])
+        parsed = [json.loads(r[7]) for r in rows]
+        for name in self.schema:
+            self.columns[name].append(start, [p.get(name) for p in parsed])
+        self.max_id = rows[-1][0]
+        self.n = start + k  # publish last: a View taken meanwhile ignores the new rows
+
+    def view(self) -> "View":
+        n = self.n
+        # fields_json is shared, not copied: entries below n are never rewritten.
+        return View(n, self.ids[:n], self.matrix[:n], self.boxes[:n], self.fields_json,
+                    {name: col.frozen(n) for name, col in self.columns.items()})
+
+
+class View:
+    """An immutable snapshot of a ``FaceColumns`` at ``n`` rows."""
+
+    def __init__(self, n, ids, matrix, boxes, fields_json, columns):
+        self.n = n
+        self.ids = ids
+        self.matrix = matrix
+        self.boxes = boxes
+        self.fields_json = fields_json
+        self.columns = columns
+
+    # -- filtering -------------------------------------------------------------
+    def mask(self, node) -> np.ndarray:
+        """Rows matching a filter AST (same semantics as ``evaluate.matches``)."""
+        if isinstance(node, And):
+            out = np.ones(self.n, dtype=np.bool_)
+            for item in node.items:
+                out &= self.mask(item)
+            return out
+        if isinstance(node, Or):
+            out = np.zeros(self.n, dtype=np.bool_)
+            for item in node.items:
+                out |= self.mask(item)
+            return out
+        if isinstance(node, Not):
+            return ~self.mask(node.item)
+        if isinstance(node, (Match, Range)):
+            col = self.columns.get(node.field)
+            if col is None:  # undefined field: nothing has it
+                return np.zeros(self.n, dtype=np.bool_)
+            if col[0] == "string":
+                return self._string_mask(col, node)
+            return self._value_mask(col, node)
+        raise TypeError(f"not a filter node: {node!r}")
+
+    def _string_mask(self, col, node) -> np.ndarray:
+        _, codes, index, nvocab, vocab = col
+        if isinstance(node, Match):
+            code = index.get(node.value) if isinstance(node.value, str) else None
+            if code is None or code >= nvocab:
+                return np.zeros(self.n, dtype=np.bool_)
+            return codes == code
+        # A range over strings compares each distinct value once, then maps
+        # codes through that table; the extra False slot catches code -1.
+        table = np.zeros(nvocab + 1, dtype=np.bool_)
+        table[:nvocab] = [matches(node, {node.field: v}) for v in vocab[:nvocab]]
+        return table[codes]
+
+    def _value_mask(self, col, node) -> np.ndarray:
+        kind, values, present = col
+        is_bool = kind == "boolean"
+        bounds = [node.value] if isinstance(node, Match) else [node.low, node.high]
+        for b in bounds:
+            if b is None:
+                continue
+            if isinstance(b, str) or (isinstance(b, bool) != is_bool):
+                return np.zeros(self.n, dtype=np.bool_)
+        if isinstance(node, Match):
+            return present & (values == node.value)
+        out = present.copy()
+        if node.low is not None:
+            out &= (values >= node.low) if node.include_low else (values > node.low)
+        if node.high is not None:
+            out &= (values <= node.high) if node.include_high else (values < node.high)
+        return out
+
+    # -- reading rows back ----------------------------------------------------------
+    def string_at(self, name: str, i: int) -> str:
+        _, codes, _, _, vocab = self.columns[name]
+        return vocab[codes[i]]
+
+    def value_at(self, name: str, i: int):
+        """A numeric field of row ``i`` as Python, or None when absent (sort keys)."""
+        col = self.columns.get(name)
+        if col is None or col[0] == "string" or not col[2][i]:
+            return None
+        return col[1][i].item()

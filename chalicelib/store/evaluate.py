@@ -1,0 +1,63 @@
+"""Reference evaluator of the filter AST (``chalicelib.filter``) over one face.
+
+It is deliberately scalar and obvious: tests use it as the oracle for every
+backend, and backends may use it where speed does not matter. Semantics, shared
+by all backends:
+
+* a face whose field is absent (or of another type) never matches ``Match`` or
+  ``Range`` on that field, so ``Not`` of such a node matches it (Lucene
+  ``must_not`` semantics);
+* ``Range`` ends are ``None`` for ``*``; ``include_low``/``include_high`` pick
+  ``[ ]`` versus ``{ }``;
+* ``face_id`` and ``external_image_id`` are ordinary string fields.
+"""
+from __future__ import annotations
+
+from ..filter import And, Match, Not, Or, Range
+
+
+def face_values(face) -> dict:
+    """The field values a filter sees for a ``FaceRecord`` (built-ins included)."""
+    values = dict(face.external_fields or {})
+    values["face_id"] = face.face_id
+    values["external_image_id"] = face.external_image_id
+    return values
+
+
+def _same_kind(a, b) -> bool:
+    # bool is an int in Python; a boolean field must not equal 1, nor a number True.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool)
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str)
+    return isinstance(a, (int, float)) and isinstance(b, (int, float))
+
+
+def matches(node, values: dict) -> bool:
+    """Does a face with field ``values`` satisfy ``node``? ``None`` matches all."""
+    if node is None:
+        return True
+    if isinstance(node, Match):
+        if node.field not in values:
+            return False
+        v = values[node.field]
+        return _same_kind(v, node.value) and v == node.value
+    if isinstance(node, Range):
+        if node.field not in values:
+            return False
+        v = values[node.field]
+        for bound in (node.low, node.high):
+            if bound is not None and not _same_kind(v, bound):
+                return False
+        if node.low is not None and (v < node.low or (v == node.low and not node.include_low)):
+            return False
+        if node.high is not None and (v > node.high or (v == node.high and not node.include_high)):
+            return False
+        return True
+    if isinstance(node, And):
+        return all(matches(item, values) for item in node.items)
+    if isinstance(node, Or):
+        return any(matches(item, values) for item in node.items)
+    if isinstance(node, Not):
+        return not matches(node.item, values)
+    raise TypeError(f"not a filter node: {node!r}")
