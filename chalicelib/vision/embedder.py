@@ -1,0 +1,77 @@
+"""The face descriptor: dlib's ResNet (128-d) run as ONNX on an aligned
+150x150 RGB chip, L2-normalised."""
+from __future__ import annotations
+
+import numpy as np
+
+from .align import warp_chip
+from .runtime import create_session
+
+# Where CenterFace's five points (left eye, right eye, nose tip, left and
+# right mouth corner as seen in the image) fall in dlib's 150x150 face chip
+# (get_face_chip, padding 0.25). Median over LFW faces; see docs/vision.md.
+DLIB_CHIP_TEMPLATE = np.array(
+    [[47.1, 45.0], [102.3, 46.0], [74.2, 79.9], [50.3, 104.6], [96.5, 103.3]],
+    dtype=np.float32)
+
+
+class DlibResNet:
+    def __init__(self, entry: dict, model_path, template: np.ndarray = DLIB_CHIP_TEMPLATE,
+                 flip_tta: bool = False):
+        self.session = create_session(model_path)
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        spec = entry.get("input", {})
+        pre = entry.get("preprocessing", {})
+        layout = str(spec.get("layout", "NCHW")).upper()
+        self.nhwc = layout == "NHWC"
+        shape = inp.shape
+        self.size = int(shape[2] if not self.nhwc else shape[1]) if isinstance(
+            shape[2], int) else 150
+        self.rgb = str(spec.get("color", pre.get("color", "RGB"))).upper() == "RGB"
+        if pre.get("in_graph"):
+            # The graph normalises itself; feed raw 0-255 pixels.
+            self.mean, self.std = np.zeros(3, np.float32), np.ones(3, np.float32)
+        else:
+            self.mean = np.asarray(pre.get("mean", [0, 0, 0]), np.float32)
+            if "std" in pre:
+                self.std = np.asarray(pre["std"], np.float32) * np.ones(3, np.float32)
+            else:
+                self.std = np.full(3, 1.0 / float(pre.get("scale", 1.0)), np.float32)
+        # Fixed batch dim in the graph means one chip per run.
+        self.batchable = not isinstance(shape[0], int)
+        self.template = np.asarray(template, np.float32) * (self.size / 150.0)
+        self.flip_tta = flip_tta
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def chip(self, image_bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The aligned BGR chip for one face."""
+        return warp_chip(image_bgr, landmarks, self.template, (self.size, self.size))
+
+    def embed_chips(self, chips_bgr: list[np.ndarray]) -> np.ndarray:
+        """(N, D) L2-normalised descriptors for aligned BGR chips."""
+        batch = np.stack(chips_bgr).astype(np.float32)
+        if self.rgb:
+            batch = batch[..., ::-1]
+        if self.flip_tta:
+            # Mirror views average out landmark asymmetry; see docs/vision.md.
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        x = (batch - self.mean) / self.std
+        if not self.nhwc:
+            x = x.transpose(0, 3, 1, 2)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.batchable:
+            out = self.session.run(None, {self.input_name: x})[0]
+        else:
+            out = np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0]
+                                  for i in range(len(x))])
+        out = out.reshape(len(x), -1)
+        if self.flip_tta:
+            n = len(chips_bgr)
+            out = out[:n] + out[n:]
+        return normalise(out)
+
+
+def normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)

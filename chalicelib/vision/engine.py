@@ -1,0 +1,129 @@
+"""The face engine: detection, alignment + embedding and calibrated
+similarity behind one object per process. Each model loads on first use,
+so a detect-only request never loads the embedder."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import Calibration, load_calibration
+from .detector import CenterFace
+from .embedder import DlibResNet
+from .manifest import load_manifest, model_entry, short_id
+
+
+@dataclass
+class DetectedFace:
+    box: tuple[int, int, int, int]  # x, y, w, h in original-image pixels
+    landmarks: np.ndarray           # (5, 2) float32: eyes, nose tip, mouth corners, image order
+    score: float
+
+    def bounding_box(self) -> dict:
+        x, y, w, h = self.box
+        return {"top_left_x": int(x), "top_left_y": int(y), "width": int(w), "height": int(h)}
+
+
+class FaceEngine:
+    # Flip test-time augmentation: averages the descriptor of the chip and
+    # its mirror. Part of the embedding recipe: stored vectors and the
+    # calibration were made with it, so it is fixed, not a per-call option.
+    FLIP_TTA = True
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._detector: CenterFace | None = None
+        self._embedder: DlibResNet | None = None
+        self._embedder_id: str | None = None
+        self._calibration: Calibration | None = None
+
+    # -- lazy model loading ----------------------------------------------------
+    @property
+    def detector(self) -> CenterFace:
+        if self._detector is None:
+            with self._lock:
+                if self._detector is None:
+                    _, path = model_entry("detector")
+                    self._detector = CenterFace(path)
+        return self._detector
+
+    @property
+    def embedder(self) -> DlibResNet:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    entry, path = model_entry("embedder")
+                    self._embedder_id = short_id(entry, path) + ("+flip" if self.FLIP_TTA else "")
+                    self._embedder = DlibResNet(entry, path, flip_tta=self.FLIP_TTA)
+        return self._embedder
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            with self._lock:
+                if self._calibration is None:
+                    try:
+                        manifest = load_manifest()
+                    except Exception:
+                        manifest = None
+                    self._calibration = load_calibration(manifest)
+        return self._calibration
+
+    # -- capabilities ------------------------------------------------------------
+    def detect(self, image: np.ndarray, threshold: float | None = None) -> list[DetectedFace]:
+        """Every face in ``image`` (BGR uint8), largest box first."""
+        raw = self.detector.detect(image, threshold)
+        h, w = image.shape[:2]
+        faces = []
+        for (x1, y1, x2, y2), score, lm in zip(raw.boxes, raw.scores, raw.landmarks):
+            x, y = int(round(max(0.0, x1))), int(round(max(0.0, y1)))
+            right, bottom = int(round(min(float(w), x2))), int(round(min(float(h), y2)))
+            if right - x < 1 or bottom - y < 1:
+                continue
+            faces.append(DetectedFace((x, y, right - x, bottom - y),
+                                      np.asarray(lm, np.float32), float(score)))
+        faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+        return faces
+
+    def align(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        """The aligned chip the embedder sees (BGR)."""
+        return self.embedder.chip(image, face.landmarks)
+
+    def embed(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        """(D,) float32 L2-normalised descriptor of one detected face."""
+        return self.embed_many(image, [face])[0]
+
+    def embed_many(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, self.embedding_dim), np.float32)
+        chips = [self.align(image, f) for f in faces]
+        return self.embedder.embed_chips(chips)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.embedder.dim
+
+    @property
+    def model_id(self) -> str:
+        self.embedder  # noqa: B018 - loads it, which sets the id
+        return self._embedder_id
+
+    def similarity(self, cos):
+        return self.calibration.similarity(cos)
+
+    def cosine_for_similarity(self, s):
+        return self.calibration.cosine_for_similarity(s)
+
+
+_engine: FaceEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> FaceEngine:
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = FaceEngine()
+    return _engine
