@@ -176,7 +176,7 @@ def parse_filter(text, schema: dict[str, str]) -> Node:
         col = getattr(exc, "column", "?")
         found = getattr(exc, "token", None) or getattr(exc, "char", None)
         what = f"unexpected {str(found)!r}" if found not in (None, "") else "unexpected end of expression"
-        if found is not None and getattr(found, "type", "") == "$END":
+        if what == "unexpected end of expression" or getattr(found, "type", "") == "$END":
             what, col = "unexpected end of expression", len(text.rstrip()) + 1
         raise FrsError(FILTER_INVALID, f"invalid filter at column {col}: {what}") from None
     ast = _ToAst().transform(tree)
