@@ -1,5 +1,7 @@
 """OpenFRS: the Huawei Cloud FRS v2 API on Chalice. This file only wires routes;
 each resource's routes live in chalicelib/routes/, their logic in chalicelib/."""
+import os
+
 from chalice import Chalice
 
 from chalicelib.routes.face_compare import face_compare
@@ -15,3 +17,8 @@ app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
 
 for blueprint in (face_detect, face_compare, face_sets, faces, search):
     app.register_blueprint(blueprint)
+
+if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+    # chalice local and tests: answer unknown routes as the deployed API Gateway does.
+    from chalicelib import local_gateway
+    local_gateway.install()
