@@ -1,0 +1,75 @@
+"""Who may call an FRS route: tokens or AK/SK signatures, scoped to a project.
+
+``authorize(request, project_id)`` is called by the HTTP layer before every
+FRS handler, before any face set is looked up, so a refusal never depends on
+(and never reveals) what the project holds.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import threading
+
+from chalicelib.errors import PROJECT_MISMATCH, FrsError
+
+from . import bootstrap, ratelimit, signature, tokens
+from .credentials import get_store
+
+log = logging.getLogger(__name__)
+
+_bootstrapped = False
+_boot_lock = threading.Lock()
+
+
+def ensure_bootstrapped() -> None:
+    """Apply FRS_BOOTSTRAP_* once per process (a Lambda cold start)."""
+    global _bootstrapped
+    if not _bootstrapped:
+        with _boot_lock:
+            if not _bootstrapped:
+                bootstrap.ensure_from_env(get_store())
+                _bootstrapped = True
+
+
+def reset() -> None:
+    """Forget per-process state (tests switch data directories and env)."""
+    global _bootstrapped
+    from .credentials import reset_store
+    reset_store()
+    ratelimit.reset_counter()
+    _bootstrapped = False
+
+
+def authenticate(request) -> str:
+    """The project id the request's credentials belong to, or FrsError."""
+    store = get_store()
+    token = request.headers.get("x-auth-token")
+    if token:
+        return tokens.verify(store, token)["pid"]
+    if request.headers.get("authorization"):
+        return signature.verify(request, store.secret_for)
+    raise signature.refuse("no X-Auth-Token or Authorization header")
+
+
+def authorize(request, project_id: str) -> dict[str, str]:
+    """Allow the request on ``project_id`` or raise FrsError.
+
+    Returns extra response headers (rate-limit headers when limits are on).
+    401 APIG.0301: no / bad signature, stale X-Sdk-Date, unknown or revoked AK.
+    403 FRS.0002: bad, forged or expired token. 403 FRS.0028: genuine
+    credentials of another project (a token or a key alike).
+    """
+    ensure_bootstrapped()
+    try:
+        owner = authenticate(request)
+    except FrsError as e:
+        # The reason is safe to log: it never contains a credential.
+        log.info("auth refused: %s %s", e.code, e.msg)
+        raise
+    if not hmac.compare_digest(owner.encode(), str(project_id).encode()):
+        raise FrsError(PROJECT_MISMATCH, "The project ID does not match the token.")
+    return ratelimit.check(project_id)
+
+
+__all__ = ["authorize", "authenticate", "ensure_bootstrapped", "reset"]

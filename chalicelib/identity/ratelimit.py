@@ -1,0 +1,134 @@
+"""Per-project request quotas in fixed windows (API Reference §3.4 headers).
+
+Configuration (all optional; no limit set means no limiting and no headers):
+  FRS_RATELIMIT            requests per window for every project
+  FRS_RATELIMIT_OVERRIDES  "project_id=limit,..." per-project limits (0 = unlimited)
+  FRS_RATELIMIT_WINDOW     minute | hour (default) | day
+  FRS_RATELIMIT_BACKEND    sqlite (default; $FRS_DATA_DIR/identity.db, shared by
+                           every local process) | memory (per process) |
+                           dynamodb (table $FRS_RATELIMIT_TABLE, hash key "k" (S),
+                           for Lambda where instances share nothing)
+
+``X-ratelimit-used`` carries the requests counted in the current window,
+this one included (the header's name; the Reference's table describes it as
+"remaining", which contradicts the name).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+
+from chalicelib.errors import RATE_LIMITED, FrsError
+
+WINDOWS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def limit_for(project_id: str, environ=os.environ) -> int:
+    for item in (environ.get("FRS_RATELIMIT_OVERRIDES") or "").split(","):
+        pid, _, lim = item.strip().partition("=")
+        if pid and pid == project_id:
+            return int(lim)
+    return int(environ.get("FRS_RATELIMIT") or 0)
+
+
+class MemoryCounter:
+    def __init__(self):
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def incr(self, key: str, ttl: int) -> int:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return self._counts[key]
+
+
+class SqliteCounter:
+    def __init__(self, data_dir: str):
+        os.makedirs(data_dir, exist_ok=True)
+        self.path = os.path.join(data_dir, "identity.db")
+        self._run("CREATE TABLE IF NOT EXISTS ratelimit (k TEXT PRIMARY KEY, n INTEGER NOT NULL,"
+                  " expires REAL NOT NULL)")
+
+    def _run(self, sql, args=()):
+        c = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            return c.execute(sql, args).fetchall()
+        finally:
+            c.close()
+
+    def incr(self, key: str, ttl: int) -> int:
+        c = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            c.execute("BEGIN IMMEDIATE")  # one writer at a time: no lost increments
+            c.execute("DELETE FROM ratelimit WHERE expires < ?", (time.time(),))
+            c.execute("INSERT INTO ratelimit (k, n, expires) VALUES (?, 1, ?) "
+                      "ON CONFLICT(k) DO UPDATE SET n = n + 1", (key, time.time() + ttl))
+            n = c.execute("SELECT n FROM ratelimit WHERE k=?", (key,)).fetchone()[0]
+            c.execute("COMMIT")
+            return n
+        finally:
+            c.close()
+
+
+class DynamoCounter:
+    def __init__(self, table: str, client=None):
+        import boto3
+        self.table = table
+        self.ddb = client or boto3.client("dynamodb")
+
+    def incr(self, key: str, ttl: int) -> int:
+        r = self.ddb.update_item(
+            TableName=self.table, Key={"k": {"S": key}},
+            UpdateExpression="ADD n :one SET expires_at = if_not_exists(expires_at, :exp)",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":exp": {"N": str(int(time.time()) + ttl)}},
+            ReturnValues="UPDATED_NEW")
+        return int(r["Attributes"]["n"]["N"])
+
+
+_counter = None
+_counter_lock = threading.Lock()
+
+
+def get_counter(environ=os.environ):
+    global _counter
+    if _counter is None:
+        with _counter_lock:
+            if _counter is None:
+                kind = environ.get("FRS_RATELIMIT_BACKEND", "sqlite")
+                if kind == "memory":
+                    _counter = MemoryCounter()
+                elif kind == "sqlite":
+                    _counter = SqliteCounter(environ.get("FRS_DATA_DIR", ".frs-data"))
+                elif kind == "dynamodb":
+                    _counter = DynamoCounter(environ["FRS_RATELIMIT_TABLE"])
+                else:
+                    raise ValueError("FRS_RATELIMIT_BACKEND must be memory, sqlite or dynamodb")
+    return _counter
+
+
+def reset_counter() -> None:
+    global _counter
+    with _counter_lock:
+        _counter = None
+
+
+def check(project_id: str, environ=os.environ, now: float | None = None) -> dict[str, str]:
+    """Count one request; the §3.4 headers, or FRS.0033 (carrying them) when over."""
+    limit = limit_for(project_id, environ)
+    if limit <= 0:
+        return {}
+    window = environ.get("FRS_RATELIMIT_WINDOW", "hour")
+    if window not in WINDOWS:
+        raise ValueError("FRS_RATELIMIT_WINDOW must be minute, hour or day")
+    seconds = WINDOWS[window]
+    start = int((now if now is not None else time.time()) // seconds)
+    used = get_counter(environ).incr(f"{project_id}:{window}:{start}", seconds)
+    headers = {"X-ratelimit": str(limit), "X-ratelimit-used": str(min(used, limit)),
+               "X-ratelimit-window": window}
+    if used > limit:
+        err = FrsError(RATE_LIMITED, "The number of requests has exceeded the traffic control threshold.")
+        err.headers = headers  # the HTTP layer adds these to the error response
+        raise err
+    return headers
