@@ -1,0 +1,186 @@
+"""What only the embedded store promises: its files, cache coherence between
+processes sharing a data directory, and the vectorised filter."""
+import json
+import multiprocessing
+import os
+import random
+import sqlite3
+
+import numpy as np
+import pytest
+
+from chalicelib import errors
+from chalicelib.errors import FrsError
+from chalicelib.filter import And, Match, Not, Or, Range
+from chalicelib.store import make_store
+from chalicelib.store.base import FaceRecord
+from chalicelib.store.embedded import DB_NAME, EmbeddedStore
+from chalicelib.store.embedded_columns import FaceColumns
+from chalicelib.store.evaluate import face_values, matches
+
+from tests.store.helpers import FIELDS, face, info, random_fields, unit_vectors
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return str(tmp_path / "data")
+
+
+@pytest.fixture
+def pair(data_dir):
+    """Two stores on one directory: what two processes see."""
+    a, b = EmbeddedStore(data_dir), EmbeddedStore(data_dir)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_make_store_uses_frs_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRS_DATA_DIR", str(tmp_path / "elsewhere"))
+    s = make_store("embedded")
+    try:
+        assert s.path == str(tmp_path / "elsewhere" / DB_NAME)
+        assert os.path.exists(s.path)
+    finally:
+        s.close()
+
+
+def test_files_wal_and_no_images(data_dir):
+    s = EmbeddedStore(data_dir)
+    s.create_face_set(info("p"), 10)
+    s.add_faces("p", "set1", [face(0, unit_vectors(1)[0])])
+    db = sqlite3.connect(os.path.join(data_dir, DB_NAME))
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cols = {r[1] for r in db.execute("PRAGMA table_info(faces)")}
+    assert cols == {"id", "project_id", "sid", "face_id", "external_image_id", "box_x", "box_y",
+                    "box_w", "box_h", "fields", "vector"}
+    (blob,) = db.execute("SELECT vector FROM faces").fetchone()
+    assert len(blob) == 4 * 64  # one float32 vector, nothing image-sized
+    db.close()
+    s.close()
+
+
+def test_second_process_sees_adds_updates_deletes(pair):
+    a, b = pair
+    vecs = unit_vectors(10, seed=1)
+    a.create_face_set(info("p"), 10)
+    a.add_faces("p", "set1", [face(i, vecs[i], {"age": i}) for i in range(5)])
+    assert len(b.search("p", "set1", vecs[0], 10)) == 5  # b caches 5 rows
+    a.add_faces("p", "set1", [face(i, vecs[i], {"age": i}) for i in range(5, 8)])
+    assert [h.face.face_id for h in b.search("p", "set1", vecs[6], 1)] == ["F0000006"]
+    assert len(b.search("p", "set1", vecs[0], 10)) == 8
+    a.update_face("p", "set1", "F0000002", None, {"age": 77})
+    assert [h.face.face_id for h in b.search("p", "set1", vecs[0], 10, where=Match("age", 77))] \
+        == ["F0000002"]
+    assert b.delete_faces("p", "set1", Range("age", 6, None, True, True)) == 3  # 6, 7, 77
+    assert len(a.search("p", "set1", vecs[0], 10)) == 5
+    a.delete_face_set("p", "set1")
+    with pytest.raises(FrsError):
+        b.search("p", "set1", vecs[0], 10)
+    a.create_face_set(info("p"), 10)  # same name, new set: b must not reuse its cache
+    assert b.search("p", "set1", vecs[0], 10) == []
+
+
+def test_failed_batch_leaves_nothing(data_dir):
+    s = EmbeddedStore(data_dir)
+    s.create_face_set(info("p"), 10)
+    vecs = unit_vectors(4)
+    s.add_faces("p", "set1", [face(0, vecs[0])])
+    with pytest.raises(FrsError) as e:  # the third row collides with a stored face_id
+        s.add_faces("p", "set1", [face(1, vecs[1]), face(2, vecs[2]), face(0, vecs[3])])
+    assert e.value.code == errors.INTERNAL
+    with pytest.raises(ValueError):  # another vector length
+        s.add_faces("p", "set1", [face(3, np.ones(32, np.float32) / np.sqrt(32))])
+    with pytest.raises(ValueError):
+        s.add_faces("p", "set1", [face(3, None)])
+    assert [f.face_id for f in s.list_faces("p", "set1", 0, 10)] == ["F0000000"]
+    assert s.get_face_set("p", "set1").face_number == 1
+    assert len(s.search("p", "set1", vecs[0], 10)) == 1
+    with pytest.raises(ValueError):
+        s.delete_faces("p", "set1", None)  # never "delete everything" by omission
+    s.close()
+
+
+def _add_in_process(args):
+    data_dir, worker, vectors = args
+    store = EmbeddedStore(data_dir)
+    acknowledged, full = [], 0
+    for b in range(10):
+        batch = [FaceRecord(f"W{worker}B{b}K{k}", "x", {"top_left_x": 0, "top_left_y": 0,
+                                                        "width": 1, "height": 1}, {}, vectors[b * 2 + k])
+                 for k in range(2)]
+        try:
+            store.add_faces("p", "set1", batch)
+            acknowledged += [f.face_id for f in batch]
+        except FrsError as e:
+            assert e.code == errors.FACE_SET_FULL
+            full += 1
+    store.close()
+    return acknowledged, full
+
+
+def test_capacity_across_processes(data_dir):
+    s = EmbeddedStore(data_dir)
+    s.create_face_set(info("p", capacity=31), 10)
+    vecs = unit_vectors(20, seed=3)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_add_in_process, [(data_dir, w, vecs) for w in range(4)])
+    acknowledged = [fid for ack, _ in results for fid in ack]
+    assert sum(full for _, full in results) == 40 - 15  # 80 faces offered, 15 batches fit
+    assert len(acknowledged) == 30
+    assert sorted(f.face_id for f in s.list_faces("p", "set1", 0, 100)) == sorted(acknowledged)
+    assert s.get_face_set("p", "set1").face_number == 30
+    s.close()
+
+
+def _random_node(rng, depth=0):
+    kind = rng.random()
+    if depth < 3 and kind < 0.35:
+        items = tuple(_random_node(rng, depth + 1) for _ in range(rng.randint(1, 3)))
+        return (And if rng.random() < 0.5 else Or)(items)
+    if depth < 3 and kind < 0.45:
+        return Not(_random_node(rng, depth + 1))
+    field = rng.choice(list(FIELDS) + ["face_id", "external_image_id", "undefined"])
+    sample = random_fields(rng, 0) | {"face_id": f"F{rng.randint(0, 99):07d}",
+                                      "external_image_id": f"img-{rng.randint(0, 9)}",
+                                      "undefined": "u"}
+    value = sample.get(field, random_fields(random.Random(rng.random()), 0).get(field, 1))
+    if rng.random() < 0.5 or isinstance(value, bool):
+        return Match(field, value)
+    other = sample.get(field, value)
+    low, high = sorted([value, other]) if type(value) is type(other) else (value, value)
+    return Range(field, None if rng.random() < 0.2 else low, None if rng.random() < 0.2 else high,
+                 rng.random() < 0.5, rng.random() < 0.5)
+
+
+def test_vectorised_filter_equals_reference():
+    rng = random.Random(5)
+    vecs = unit_vectors(100, seed=9)
+    faces = [face(i, vecs[i], random_fields(rng, i), ext=f"img-{i % 10}") for i in range(100)]
+    cols = FaceColumns(FIELDS, None)
+    cols.append([(i + 1, f.face_id, f.external_image_id, 0, 0, 1, 1,
+                  json.dumps(f.external_fields), f.vector.tobytes())
+                 for i, f in enumerate(faces)])
+    view = cols.view()
+    checked = nonempty = 0
+    for _ in range(600):
+        node = _random_node(rng)
+        want = [matches(node, face_values(f)) for f in faces]
+        assert view.mask(node).tolist() == want, node
+        checked += 1
+        nonempty += 0 < sum(want) < 100
+    assert nonempty > checked // 4  # the random filters are not trivial
+
+
+def test_wrongly_typed_values_are_absent_to_filters():
+    """The service rejects them (FRS.0406); if one slips through, the columns
+    treat it as absent rather than failing or coercing it."""
+    fields = [{"age": "thirty"}, {"age": 30}, {"vip": 1}, {"vip": True}, {"age": 2**70}]
+    cols = FaceColumns(FIELDS, None)
+    cols.append([(i + 1, f"F{i}", "x", 0, 0, 1, 1, json.dumps(f), np.ones(4, np.float32).tobytes())
+                 for i, f in enumerate(fields)])
+    view = cols.view()
+    assert view.mask(Range("age", None, None, True, True)).tolist() == [False, True, False, False, False]
+    assert view.mask(Match("vip", True)).tolist() == [False, False, False, True, False]
+    assert view.mask(Not(Match("vip", True))).tolist() == [True, True, True, False, True]
