@@ -1,0 +1,453 @@
+"""``FaceSetStore`` on OpenSearch k-NN (Amazon OpenSearch Service in AWS).
+
+* Registry: one document per project (``project:<id>``) listing its face sets,
+  changed only with optimistic concurrency (``if_seq_no``/``if_primary_term``)
+  so the name check and the face-set limit hold under concurrent creates.
+* Faces: one k-NN index per face set (custom fields typed per set, dimension
+  fixed per index, deleting a set is one index delete). Document id = face id.
+* Capacity: a counter document per face set (``counter:<index>``) whose
+  ``reserved`` is reserved before indexing (OCC) and released on failure or
+  delete, so concurrent adds cannot overshoot. ``next_seq`` hands out the
+  insertion sequence used by ``list_faces``.
+* Visibility: face writes use ``refresh=true`` by default (next read sees
+  them); registry and counters are read by realtime GET and need no refresh.
+* Delete by filter: ids collected with ``search_after`` then ``_bulk`` deleted,
+  so no reindex module is needed and the counter is released by exactly the
+  number of documents the bulk reports deleted.
+"""
+from __future__ import annotations
+
+import copy
+import random
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
+
+from chalicelib import errors
+from chalicelib.errors import FrsError
+
+from .base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
+from .opensearch_client import OpenSearchSettings, make_client
+from .opensearch_mapping import (face_index, face_index_body, registry_body, registry_index,
+                                 vector_mapping)
+from .opensearch_query import EXT, cosine_to_score, score_to_cosine, to_dsl
+
+OCC_ATTEMPTS = 200
+BULK_CHUNK = 1000
+PAGE = 1000
+MAX_WINDOW = 10000  # index.max_result_window default: beyond it page with search_after
+MAX_K = 10000  # k-NN's limit on k
+SCORE_SLACK = 1e-5  # float32 scoring noise around a min_score threshold
+_SOURCE_NO_VECTOR = ["face_id", "external_image_id", "bounding_box", EXT]
+
+
+class _Gone(Exception):
+    pass
+
+
+class OpenSearchStore(FaceSetStore):
+    def __init__(self, client, settings: OpenSearchSettings | None = None):
+        self.client = client
+        self.s = settings or OpenSearchSettings()
+        self.registry = registry_index(self.s)
+        self._registry_ready = False
+        self._dims: dict[str, int] = {}  # face index -> mapped vector dimension
+
+    @classmethod
+    def from_env(cls, env=None) -> "OpenSearchStore":
+        return cls(make_client(env), OpenSearchSettings.from_env(env))
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- registry helpers ------------------------------------------------------
+    def _ensure_registry(self) -> None:
+        if self._registry_ready:
+            return
+        if not self.client.indices.exists(index=self.registry):
+            try:
+                self.client.indices.create(index=self.registry, body=registry_body(self.s))
+            except RequestError as e:
+                if e.error != "resource_already_exists_exception":
+                    raise
+        self._registry_ready = True
+
+    def _get(self, doc_id: str):
+        try:
+            return self.client.get(index=self.registry, id=doc_id)
+        except NotFoundError:
+            return None
+
+    def _occ(self, doc_id: str, mutate: Callable[[dict | None], dict | None]) -> dict | None:
+        """Read-modify-write of one registry document with optimistic concurrency.
+        ``mutate`` gets the current source (None if absent) and returns the new
+        one (None deletes it); it may raise to abort."""
+        for attempt in range(OCC_ATTEMPTS):
+            cur = self._get(doc_id)
+            new = mutate(copy.deepcopy(cur["_source"]) if cur else None)
+            try:
+                if cur is None:
+                    if new is not None:
+                        self.client.index(index=self.registry, id=doc_id, body=new, op_type="create")
+                elif new is None:
+                    self.client.delete(index=self.registry, id=doc_id,
+                                       if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"])
+                else:
+                    self.client.index(index=self.registry, id=doc_id, body=new,
+                                      if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"])
+                return new
+            except (ConflictError, NotFoundError):
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
+        raise FrsError(errors.INTERNAL, f"too much contention on {doc_id}")
+
+    @staticmethod
+    def _project_doc(project_id: str) -> str:
+        return f"project:{project_id}"
+
+    @staticmethod
+    def _counter_doc(index: str) -> str:
+        return f"counter:{index}"
+
+    def _entry(self, project_id: str, name: str) -> dict:
+        self._ensure_registry()
+        cur = self._get(self._project_doc(project_id))
+        entry = cur and cur["_source"]["face_sets"].get(name)
+        if not entry:
+            raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found")
+        return entry
+
+    def _count(self, index: str) -> int:
+        try:
+            return int(self.client.count(index=index)["count"])
+        except NotFoundError:  # set deleted meanwhile
+            return 0
+
+    @staticmethod
+    def _info(project_id: str, name: str, e: dict, count: int) -> FaceSetInfo:
+        return FaceSetInfo(project_id=project_id, face_set_name=name, face_set_id=e["face_set_id"],
+                           create_date=e["create_date"], face_set_capacity=e["capacity"],
+                           external_fields=dict(e["external_fields"]), face_number=count)
+
+    # -- face sets -------------------------------------------------------------
+    def create_face_set(self, info: FaceSetInfo, max_face_sets: int) -> FaceSetInfo:
+        self._ensure_registry()
+        pid, name = info.project_id, info.face_set_name
+        self._check_can_create(self._get(self._project_doc(pid)), name, max_face_sets)
+        index = face_index(self.s, pid, name)
+        self.client.indices.create(index=index, body=face_index_body(self.s, info.external_fields, self.s.dim))
+        try:
+            self.client.index(index=self.registry, id=self._counter_doc(index),
+                              body={"kind": "counter", "reserved": 0, "next_seq": 0})
+            entry = {"face_set_id": info.face_set_id, "create_date": info.create_date,
+                     "capacity": int(info.face_set_capacity),
+                     "external_fields": dict(info.external_fields), "index": index}
+
+            def add(doc):
+                doc = doc or {"kind": "project", "project_id": pid, "face_sets": {}, "next_order": 0}
+                self._check_can_create({"_source": doc}, name, max_face_sets)
+                entry["order"] = doc["next_order"]
+                doc["next_order"] += 1
+                doc["face_sets"][name] = entry
+                return doc
+
+            self._occ(self._project_doc(pid), add)
+        except BaseException:
+            self._drop_face_index(index)
+            raise
+        if self.s.dim:
+            self._dims[index] = self.s.dim
+        return self._info(pid, name, entry, 0)
+
+    @staticmethod
+    def _check_can_create(cur, name: str, max_face_sets: int) -> None:
+        sets = cur["_source"]["face_sets"] if cur else {}
+        if name in sets:
+            raise FrsError(errors.FACE_SET_EXISTS, f"face set {name} already exists")
+        if len(sets) >= max_face_sets:
+            raise FrsError(errors.FACE_SET_LIMIT, f"at most {max_face_sets} face sets per project")
+
+    def _drop_face_index(self, index: str) -> None:
+        self._dims.pop(index, None)
+        self.client.indices.delete(index=index, ignore_unavailable=True)
+        try:
+            self.client.delete(index=self.registry, id=self._counter_doc(index))
+        except NotFoundError:
+            pass
+
+    def list_face_sets(self, project_id: str) -> list[FaceSetInfo]:
+        self._ensure_registry()
+        cur = self._get(self._project_doc(project_id))
+        if not cur:
+            return []
+        sets = sorted(cur["_source"]["face_sets"].items(), key=lambda kv: kv[1]["order"])
+        return [self._info(project_id, n, e, self._count(e["index"])) for n, e in sets]
+
+    def get_face_set(self, project_id: str, name: str) -> FaceSetInfo:
+        e = self._entry(project_id, name)
+        return self._info(project_id, name, e, self._count(e["index"]))
+
+    def delete_face_set(self, project_id: str, name: str) -> None:
+        self._ensure_registry()
+        removed = {}
+
+        def remove(doc):
+            if not doc or name not in doc["face_sets"]:
+                raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found")
+            removed["entry"] = doc["face_sets"].pop(name)
+            return doc
+
+        self._occ(self._project_doc(project_id), remove)
+        self._drop_face_index(removed["entry"]["index"])
+
+    def delete_project(self, project_id: str) -> int:
+        self._ensure_registry()
+        gone = {}
+
+        def drop(doc):
+            gone["sets"] = list((doc or {}).get("face_sets", {}).values())
+            return None
+
+        self._occ(self._project_doc(project_id), drop)
+        for e in gone["sets"]:
+            self._drop_face_index(e["index"])
+        return len(gone["sets"])
+
+    # -- capacity counter --------------------------------------------------------
+    def _reserve(self, index: str, n: int, capacity: int, name: str) -> int:
+        """Reserve ``n`` slots; answer the first insertion sequence number."""
+        first = {}
+
+        def take(doc):
+            if doc is None:
+                raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found")
+            if doc["reserved"] + n > capacity:
+                raise FrsError(errors.FACE_SET_FULL, f"face set {name} is full ({capacity} faces)")
+            first["seq"] = doc["next_seq"]
+            doc["reserved"] += n
+            doc["next_seq"] += n
+            return doc
+
+        self._occ(self._counter_doc(index), take)
+        return first["seq"]
+
+    def _release(self, index: str, n: int) -> None:
+        if n <= 0:
+            return
+
+        def give(doc):
+            if doc is None:  # set deleted meanwhile: nothing to release
+                raise _Gone
+            doc["reserved"] = max(0, doc["reserved"] - n)
+            return doc
+
+        try:
+            self._occ(self._counter_doc(index), give)
+        except _Gone:
+            pass
+
+    # -- faces -------------------------------------------------------------------
+    def _ensure_vector_field(self, index: str, dim: int) -> None:
+        if self._dims.get(index) == dim:
+            return
+        mapped = self._mapped_dim(index)
+        if mapped is None:
+            # Same body from concurrent adders is idempotent; a different dim fails.
+            self.client.indices.put_mapping(index=index, body={"properties": {"vector": vector_mapping(self.s, dim)}})
+            mapped = dim
+        if mapped != dim:
+            raise FrsError(errors.INTERNAL, f"vector dimension {dim} != face set dimension {mapped}")
+        self._dims[index] = dim
+
+    def _mapped_dim(self, index: str) -> int | None:
+        m = self.client.indices.get_mapping(index=index)
+        props = next(iter(m.values()))["mappings"].get("properties", {})
+        v = props.get("vector")
+        return int(v["dimension"]) if v else None
+
+    def add_faces(self, project_id: str, name: str, faces: Sequence[FaceRecord]) -> None:
+        if not faces:
+            return
+        e = self._entry(project_id, name)
+        index = e["index"]
+        if any(f.vector is None for f in faces):
+            raise ValueError("add_faces needs a vector for every face")
+        # Stored exactly as given (already L2-normalised per base.py): get_face must return them bit for bit.
+        vectors = np.stack([np.asarray(f.vector, dtype=np.float32).ravel() for f in faces])
+        self._ensure_vector_field(index, vectors.shape[1])
+        first = self._reserve(index, len(faces), int(e["capacity"]), name)
+        created: list[str] = []
+        try:
+            for start in range(0, len(faces), BULK_CHUNK):
+                chunk = faces[start:start + BULK_CHUNK]
+                body = []
+                for i, f in enumerate(chunk, start):
+                    body.append({"create": {"_index": index, "_id": f.face_id}})
+                    body.append({"face_id": f.face_id, "external_image_id": f.external_image_id,
+                                 "bounding_box": dict(f.bounding_box), "seq": first + i,
+                                 EXT: dict(f.external_fields or {}), "vector": vectors[i].tolist()})
+                last = start + BULK_CHUNK >= len(faces)
+                resp = self.client.bulk(body=body, refresh=self.s.refresh if last else "false")
+                failed = None
+                for item in resp["items"]:
+                    r = item["create"]
+                    if r.get("status", 500) < 300:
+                        created.append(r["_id"])
+                    elif failed is None:
+                        failed = r.get("error", {})
+                if failed is not None:
+                    raise self._bulk_error(failed)
+        except BaseException:
+            self._delete_ids(index, created)
+            self._release(index, len(faces))
+            raise
+
+    @staticmethod
+    def _bulk_error(err: dict) -> FrsError:
+        kind = err.get("type", "")
+        reason = err.get("reason", "")
+        if kind in ("mapper_parsing_exception", "strict_dynamic_mapping_exception",
+                    "illegal_argument_exception"):
+            return FrsError(errors.FIELD_TYPE_MISMATCH, f"field value rejected: {reason}")
+        if kind == "index_not_found_exception":
+            return FrsError(errors.FACE_SET_NOT_FOUND, "face set deleted during the add")
+        return FrsError(errors.INTERNAL, f"indexing failed: {kind}: {reason}")
+
+    def _delete_ids(self, index: str, ids: list[str]) -> int:
+        """Bulk-delete ids; answer how many documents were actually deleted."""
+        deleted = 0
+        for start in range(0, len(ids), BULK_CHUNK):
+            chunk = ids[start:start + BULK_CHUNK]
+            last = start + BULK_CHUNK >= len(ids)
+            try:
+                resp = self.client.bulk(body=[{"delete": {"_index": index, "_id": i}} for i in chunk],
+                                        refresh=self.s.refresh if last else "false")
+            except NotFoundError:
+                return deleted
+            deleted += sum(1 for it in resp["items"] if it["delete"].get("result") == "deleted")
+        return deleted
+
+    @staticmethod
+    def _record(src: dict, with_vector: bool = False) -> FaceRecord:
+        vec = src.get("vector") if with_vector else None
+        return FaceRecord(face_id=src["face_id"], external_image_id=src.get("external_image_id", ""),
+                          bounding_box=dict(src.get("bounding_box") or {}),
+                          external_fields=dict(src.get(EXT) or {}),
+                          vector=None if vec is None else np.asarray(vec, dtype=np.float32))
+
+    def list_faces(self, project_id: str, name: str, offset: int, limit: int) -> list[FaceRecord]:
+        index = self._entry(project_id, name)["index"]
+        if limit <= 0:
+            return []
+        base = {"_source": _SOURCE_NO_VECTOR, "sort": [{"seq": "asc"}], "track_total_hits": False}
+        if offset + limit <= MAX_WINDOW:
+            hits = self._search(index, dict(base, **{"from": offset, "size": limit}))
+            return [self._record(h["_source"]) for h in hits]
+        # Deep pages: walk the sequence with search_after (gaps from deletes rule out ranges).
+        out: list[FaceRecord] = []
+        skip, after = offset, None
+        while len(out) < limit:
+            body = dict(base, size=min(PAGE * 10, skip + limit - len(out)))
+            if after is not None:
+                body["search_after"] = after
+            hits = self._search(index, body)
+            if not hits:
+                break
+            after = hits[-1]["sort"]
+            take = hits[skip:] if skip else hits
+            skip = max(0, skip - len(hits))
+            out.extend(self._record(h["_source"]) for h in take[: limit - len(out)])
+        return out
+
+    def _search(self, index: str, body: dict) -> list[dict]:
+        try:
+            return self.client.search(index=index, body=body)["hits"]["hits"]
+        except NotFoundError:
+            raise FrsError(errors.FACE_SET_NOT_FOUND, "face set not found") from None
+
+    def get_face(self, project_id: str, name: str, face_id: str,
+                 with_vector: bool = False) -> FaceRecord | None:
+        index = self._entry(project_id, name)["index"]
+        try:
+            r = self.client.get(index=index, id=face_id,
+                                _source_includes=_SOURCE_NO_VECTOR + (["vector"] if with_vector else []))
+        except NotFoundError:
+            return None
+        return self._record(r["_source"], with_vector)
+
+    def update_face(self, project_id: str, name: str, face_id: str,
+                    external_image_id: str | None, external_fields: dict | None) -> FaceRecord:
+        index = self._entry(project_id, name)["index"]
+        doc: dict = {}
+        if external_image_id is not None:
+            doc["external_image_id"] = external_image_id
+        if external_fields:
+            doc[EXT] = dict(external_fields)  # objects merge: other fields stay
+        if not doc:
+            face = self.get_face(project_id, name, face_id)
+            if face is None:
+                raise FrsError(errors.FACE_ID_NOT_FOUND, f"face {face_id} not found")
+            return face
+        try:
+            r = self.client.update(index=index, id=face_id, body={"doc": doc},
+                                   refresh=self.s.refresh, retry_on_conflict=5,
+                                   _source_includes=",".join(_SOURCE_NO_VECTOR))
+        except NotFoundError:
+            raise FrsError(errors.FACE_ID_NOT_FOUND, f"face {face_id} not found") from None
+        except RequestError as e:
+            raise FrsError(errors.FIELD_TYPE_MISMATCH, f"field value rejected: {e.info}") from None
+        return self._record(r["get"]["_source"])
+
+    def delete_faces(self, project_id: str, name: str, where) -> int:
+        index = self._entry(project_id, name)["index"]
+        query = {"bool": {"filter": [to_dsl(where)]}} if where is not None else {"match_all": {}}
+        ids: list[str] = []
+        after = None
+        while True:
+            body = {"query": query, "_source": False, "size": PAGE, "sort": [{"seq": "asc"}],
+                    "track_total_hits": False}
+            if after is not None:
+                body["search_after"] = after
+            hits = self._search(index, body)
+            ids.extend(h["_id"] for h in hits)
+            if len(hits) < PAGE:
+                break
+            after = hits[-1]["sort"]
+        deleted = self._delete_ids(index, ids)
+        self._release(index, deleted)
+        return deleted
+
+    def search(self, project_id: str, name: str, vector: np.ndarray, top_n: int,
+               min_score: float | None = None, where=None,
+               sort: Sequence[SortKey] = ()) -> list[SearchHit]:
+        index = self._entry(project_id, name)["index"]
+        if top_n <= 0:
+            return []
+        k = min(int(top_n), MAX_K)
+        knn: dict = {"vector": np.asarray(vector, dtype=np.float32).ravel().tolist(), "k": k,
+                     "method_parameters": {"ef_search": max(self.s.ef_search, k)}}
+        if where is not None:
+            knn["filter"] = to_dsl(where)  # efficient filtering: top k among matching faces
+        body: dict = {"size": k, "_source": _SOURCE_NO_VECTOR, "track_total_hits": False,
+                      "query": {"knn": {"vector": knn}}}
+        if min_score is not None:
+            body["min_score"] = cosine_to_score(self.s.space, max(-1.0, min_score - SCORE_SLACK))
+        try:
+            resp = self.client.search(index=index, body=body)
+        except NotFoundError:
+            raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found") from None
+        except RequestError as e:
+            if "knn_vector" in str(e.info) and self._mapped_dim(index) is None:
+                return []  # no face was ever added, so there is no vector field yet
+            raise
+        hits = [SearchHit(face=self._record(h["_source"]),
+                          score=min(1.0, max(-1.0, score_to_cosine(self.s.space, h["_score"]))))
+                for h in resp["hits"]["hits"]]
+        hits.sort(key=lambda h: -h.score)
+        for key in reversed(sort):  # stable sorts: first key wins, score breaks ties
+            present = [h for h in hits if h.face.external_fields.get(key.field) is not None]
+            missing = [h for h in hits if h.face.external_fields.get(key.field) is None]
+            present.sort(key=lambda h: h.face.external_fields[key.field], reverse=key.descending)
+            hits = present + missing
+        return hits

@@ -1,0 +1,98 @@
+"""Settings and client construction for the OpenSearch store, from the environment.
+
+Two ways to reach a cluster:
+
+* ``OPENSEARCH_URL`` (e.g. ``http://127.0.0.1:9200``): plain HTTP(S), optional
+  basic auth in the URL. Used by the local test node.
+* ``FRS_OPENSEARCH_ENDPOINT`` + ``AWS_REGION``: Amazon OpenSearch Service, every
+  request SigV4-signed with the default boto3 credential chain (Lambda role,
+  env, profile), refreshed by the signer as temporary credentials rotate.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+ENGINES = ("lucene", "faiss", "nmslib")
+SPACES = ("innerproduct", "cosinesimil")
+
+
+@dataclass(frozen=True)
+class OpenSearchSettings:
+    prefix: str = "openfrs"
+    engine: str = "lucene"
+    # Vectors are L2-normalised (base.py), so inner product == cosine and
+    # costs one dot product per comparison instead of a dot and two norms.
+    space: str = "innerproduct"
+    m: int = 16
+    ef_construction: int = 256
+    ef_search: int = 128
+    shards: int = 1
+    replicas: int = 0
+    dim: int | None = None  # None: taken from the first vectors added to a set
+    # "true": every write refreshes, so the next read sees it at once.
+    # "wait_for": writes wait for the periodic refresh (<= refresh_interval).
+    refresh: str = "true"
+
+    @classmethod
+    def from_env(cls, env=None) -> "OpenSearchSettings":
+        env = os.environ if env is None else env
+
+        def num(key, default):
+            raw = env.get(key)
+            return default if raw in (None, "") else int(raw)
+
+        s = cls(
+            prefix=env.get("FRS_OPENSEARCH_PREFIX", cls.prefix).lower(),
+            engine=env.get("FRS_OPENSEARCH_ENGINE", cls.engine),
+            space=env.get("FRS_OPENSEARCH_SPACE", cls.space),
+            m=num("FRS_OPENSEARCH_M", cls.m),
+            ef_construction=num("FRS_OPENSEARCH_EF_CONSTRUCTION", cls.ef_construction),
+            ef_search=num("FRS_OPENSEARCH_EF_SEARCH", cls.ef_search),
+            shards=num("FRS_OPENSEARCH_SHARDS", cls.shards),
+            replicas=num("FRS_OPENSEARCH_REPLICAS", cls.replicas),
+            dim=num("FRS_EMBEDDING_DIM", None),
+            refresh=env.get("FRS_OPENSEARCH_REFRESH", cls.refresh),
+        )
+        if s.engine not in ENGINES:
+            raise ValueError(f"FRS_OPENSEARCH_ENGINE must be one of {ENGINES}")
+        if s.space not in SPACES:
+            raise ValueError(f"FRS_OPENSEARCH_SPACE must be one of {SPACES}")
+        if s.refresh not in ("true", "wait_for"):
+            raise ValueError("FRS_OPENSEARCH_REFRESH must be 'true' or 'wait_for'")
+        return s
+
+
+def make_client(env=None):
+    """An ``opensearchpy.OpenSearch`` for the configured cluster."""
+    from opensearchpy import OpenSearch
+
+    env = os.environ if env is None else env
+    timeout = float(env.get("FRS_OPENSEARCH_TIMEOUT", "30"))
+    url = env.get("OPENSEARCH_URL")
+    if url:
+        return OpenSearch(hosts=[url], timeout=timeout, http_compress=False)
+    endpoint = env.get("FRS_OPENSEARCH_ENDPOINT")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if not (endpoint and region):
+        raise ValueError("set OPENSEARCH_URL, or FRS_OPENSEARCH_ENDPOINT and AWS_REGION")
+    return make_sigv4_client(endpoint, region, env.get("FRS_OPENSEARCH_SERVICE", "es"), timeout)
+
+
+def make_sigv4_client(endpoint: str, region: str, service: str = "es", timeout: float = 30.0):
+    import boto3
+    from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
+
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        raise ValueError("no AWS credentials found for SigV4 signing")
+    parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+    return OpenSearch(
+        hosts=[{"host": parsed.hostname, "port": parsed.port or 443}],
+        http_auth=Urllib3AWSV4SignerAuth(credentials, region, service),
+        use_ssl=parsed.scheme == "https",
+        verify_certs=True,
+        connection_class=Urllib3HttpConnection,
+        timeout=timeout,
+    )
