@@ -8,7 +8,7 @@ PYBIN := $(VENV)/bin/python
 FRS_PORT ?= 8000
 export FRS_DATA_DIR ?= .frs-data
 
-.PHONY: venv models serve test clean
+.PHONY: venv models serve test test-fast clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-build.txt
 	test -x $(PYBIN) || $(PY) -m venv $(VENV)
@@ -27,6 +27,17 @@ serve: models
 
 # Area-specific targets (opensearch, bench-*, layer, package, fuzz) live in mk/.
 -include mk/*.mk
+
+# The whole suite. The store contract and OpenSearch suites need a real node:
+# start one (or reuse a running one) and stop only what was started here.
+test: models
+	@OS_PORT=$(OS_PORT) scripts/opensearch-local.sh start $(OS_STATE_FILE).make-test || exit 1; \
+	OPENSEARCH_URL=$(OPENSEARCH_URL) $(PYBIN) -m pytest $(PYTEST_ARGS) tests; rc=$$?; \
+	OS_PORT=$(OS_PORT) scripts/opensearch-local.sh stop $(OS_STATE_FILE).make-test; exit $$rc
+
+# Everything that needs no OpenSearch node (backend suites skip with a reason).
+test-fast: models
+	env -u OPENSEARCH_URL $(PYBIN) -m pytest $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf $(VENV) models/*.onnx models/manifest.json models/.cache
