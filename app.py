@@ -8,6 +8,7 @@ from chalicelib.routes.face_compare import face_compare
 from chalicelib.routes.face_detect import face_detect
 from chalicelib.routes.face_sets import face_sets
 from chalicelib.routes.faces import faces
+from chalicelib.routes.iam import iam
 from chalicelib.routes.search import search
 
 app = Chalice(app_name="openfrs")
@@ -15,7 +16,7 @@ app = Chalice(app_name="openfrs")
 app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
                              "image/*", "video/*"])
 
-for blueprint in (face_detect, face_compare, face_sets, faces, search):
+for blueprint in (iam, face_detect, face_compare, face_sets, faces, search):
     app.register_blueprint(blueprint)
 
 if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
