@@ -18,8 +18,6 @@ from chalicelib.identity.credentials import domain_id, get_store
 
 log = logging.getLogger(__name__)
 
-iam = Blueprint(__name__)
-
 _TITLES = {400: "Bad Request", 401: "Unauthorized"}
 
 
@@ -55,10 +53,8 @@ def parse_body(raw) -> tuple[str, str, str, dict]:
     return name, password, domain, project
 
 
-@iam.route("/v3/auth/tokens", methods=["POST"], content_types=["application/json"])
-def create_token():
+def create_token(request) -> Response:
     ensure_bootstrapped()
-    request = iam.current_request
     try:
         name, password, domain, scope = parse_body(request.raw_body)
     except ValueError as e:
@@ -85,3 +81,19 @@ def create_token():
     }}
     return Response(body=json.dumps(body), status_code=201,
                     headers={"X-Subject-Token": token, "Content-Type": "application/json"})
+
+
+def make_blueprint() -> Blueprint:
+    """A fresh blueprint: chalice consumes a blueprint's route options when it
+    is registered, so each app (the service, a test app) needs its own."""
+    bp = Blueprint(__name__)
+
+    @bp.route("/v3/auth/tokens", methods=["POST"], content_types=["application/json"])
+    def auth_tokens():
+        return create_token(bp.current_request)
+
+    return bp
+
+
+# The service registers this one: ``app.register_blueprint(iam)``.
+iam = make_blueprint()
