@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import sdk_sign, to_chalice
+from identity_helpers import sdk_sign, to_chalice
 
 from chalicelib import admin, serve_banner
 from chalicelib.errors import FrsError

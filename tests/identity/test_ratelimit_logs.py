@@ -7,9 +7,8 @@ import logging
 import boto3
 import pytest
 from chalice.test import Client
-from conftest import raw_request, sdk_sign, to_chalice
+from identity_helpers import APP, raw_request, sdk_sign, to_chalice, token_body
 from moto import mock_aws
-from test_tokens import APP, token_body
 
 from chalicelib import admin, serve_banner
 from chalicelib.errors import FrsError

@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import raw_request, sdk_sign, to_chalice
+from identity_helpers import raw_request, sdk_sign, to_chalice
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 
