@@ -71,7 +71,8 @@ def build_policy(env: dict) -> dict:
     if imp:
         st.append({"Sid": "BulkImportRead", "Effect": "Allow", "Action": ["s3:GetObject"],
                    "Resource": [f"{ARN}:s3:::{imp}/import/*"]})
-        st.append({"Sid": "BulkImportReport", "Effect": "Allow", "Action": ["s3:PutObject"],
+        # Delete: a successful retry removes the object's stale failure report.
+        st.append({"Sid": "BulkImportReport", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],
                    "Resource": [f"{ARN}:s3:::{imp}/import-reports/*"]})
     if env.get("FRS_STORE") == "opensearch":
         domain, region = opensearch_domain(env.get("FRS_OPENSEARCH_ENDPOINT", ""))

@@ -321,13 +321,14 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="import and run every model from the layers")
     ap.add_argument("--models", default=str(ROOT / "models"))
     ap.add_argument("--out", default=str(BUILD))
+    ap.add_argument("--wheels", help="wheel cache (default OUT/wheels)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args(argv)
     out = Path(a.out)
     with_cv2 = code_imports_cv2() if a.opencv == "auto" else a.opencv == "yes"
 
     log(f"layer build: python3.11 / Amazon Linux 2, opencv={'yes' if with_cv2 else 'no'}")
-    wheels = fetch_wheels(read_pins(with_cv2), out / "wheels", a.offline)
+    wheels = fetch_wheels(read_pins(with_cv2), Path(a.wheels) if a.wheels else out / "wheels", a.offline)
     deps = build_deps(wheels, out / "deps")
     models = build_models(Path(a.models), out / "models")
     deps_zip = zip_dir(out / "deps", out / "deps-layer.zip")

@@ -1,0 +1,32 @@
+# Serverless deployment (owner: deploy). See docs/deploy.md.
+#   make layer                 dependency + model layers, size gate (fails > 250 MB)
+#   make layer-smoke           ... and run every model from the built layers
+#   make policy STAGE=prod     regenerate .chalice/policy-prod.json from the stage settings
+#   make package STAGE=prod    build/package-prod/sam.json + zips, offline
+#   make bench-cold-start      fresh-interpreter time to the first detect/compare/search
+#   make test-deploy           tests/deploy
+.PHONY: layer layer-smoke policy package bench-cold-start test-deploy
+
+STAGE ?= prod
+# auto: include opencv-python-headless only if the code imports cv2.
+LAYER_OPENCV ?= auto
+
+layer: models
+	$(PYBIN) layers/build_layer.py --opencv $(LAYER_OPENCV) --json layers/build/figures.json
+
+layer-smoke: models
+	$(PYBIN) layers/build_layer.py --opencv $(LAYER_OPENCV) --smoke --json layers/build/figures.json
+
+policy: venv
+	$(PYBIN) -m deploy.policy --stage $(STAGE)
+
+# The layer is built first so the template references existing zips; a layer
+# over the limit stops the build here.
+package: layer
+	$(PYBIN) -m deploy.package --stage $(STAGE) --out build/package-$(STAGE)
+
+bench-cold-start: models
+	$(PYBIN) bench/cold_start.py
+
+test-deploy: venv
+	$(PYBIN) -m pytest -q tests/deploy
