@@ -1,9 +1,10 @@
 """The embedded store: SQLite (WAL) on disk, exact search from an in-memory copy.
 
 Durable truth lives in ``<data_dir>/frs.sqlite3``; each process keeps a
-``FaceColumns`` per face set it has searched, and checks the set's
-``version``/``epoch`` counters (bumped in the same transaction as every write)
-before using it, so several processes may share one data directory. See
+``FaceColumns`` per face set it has searched, and checks the set's ``version``
+(bumped in the same transaction as every write) before using it, so several
+processes may share one data directory. It catches up from what changed: new
+rows by id, updated and deleted rows from the ``changes`` log. See
 ``docs/store.md`` for the design.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS face_sets (
     face_number INTEGER NOT NULL DEFAULT 0,
     dim INTEGER,                             -- vector length, fixed by the first face
     version INTEGER NOT NULL DEFAULT 0,      -- bumped by every write to the set's faces
-    epoch INTEGER NOT NULL DEFAULT 0,        -- bumped by writes that are not pure appends
+    epoch INTEGER NOT NULL DEFAULT 0,        -- versions <= epoch are missing from `changes`
     UNIQUE (project_id, name)
 );
 CREATE TABLE IF NOT EXISTS faces (
@@ -54,7 +55,18 @@ CREATE TABLE IF NOT EXISTS faces (
     UNIQUE (project_id, sid, face_id)
 );
 CREATE INDEX IF NOT EXISTS faces_by_set ON faces (project_id, sid, id);
+CREATE TABLE IF NOT EXISTS changes (         -- rows updated or deleted, per set version
+    sid INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    face_row INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_set ON changes (sid, version);
 """
+
+# The change log keeps this many versions per set; a cache older than that, or
+# a delete of more rows than LOG_MAX_ROWS, means a full reload instead.
+LOG_VERSIONS = 1000
+LOG_MAX_ROWS = 5000
 
 _FACE_COLS = "id, face_id, external_image_id, box_x, box_y, box_w, box_h, fields, vector"
 
@@ -167,6 +179,7 @@ class EmbeddedStore(FaceSetStore):
         with self._conn() as conn, _write(conn):
             sid = _sid(conn, project_id, name)
             conn.execute("DELETE FROM faces WHERE project_id=? AND sid=?", (project_id, sid))
+            conn.execute("DELETE FROM changes WHERE sid=?", (sid,))
             conn.execute("DELETE FROM face_sets WHERE sid=?", (sid,))
         self._forget(sid)
 
@@ -175,6 +188,7 @@ class EmbeddedStore(FaceSetStore):
             sids = [r[0] for r in conn.execute("SELECT sid FROM face_sets WHERE project_id=?",
                                                (project_id,))]
             conn.execute("DELETE FROM faces WHERE project_id=?", (project_id,))
+            conn.executemany("DELETE FROM changes WHERE sid=?", [(sid,) for sid in sids])
             conn.execute("DELETE FROM face_sets WHERE project_id=?", (project_id,))
         for sid in sids:
             self._forget(sid)
@@ -266,8 +280,7 @@ class EmbeddedStore(FaceSetStore):
             ext = row[2] if external_image_id is None else external_image_id
             conn.execute("UPDATE faces SET external_image_id=?, fields=? WHERE id=?",
                          (ext, json.dumps(fields), row[0]))
-            conn.execute("UPDATE face_sets SET version=version+1, epoch=epoch+1 WHERE sid=?",
-                         (sid,))
+            _log_change(conn, sid, [row[0]])
         return self._record((row[0], row[1], ext) + tuple(row[3:7]) + (json.dumps(fields), None),
                             False)
 
@@ -278,11 +291,12 @@ class EmbeddedStore(FaceSetStore):
             # Evaluating on the cache inside the write transaction sees exactly
             # the rows this transaction deletes from.
             sid, view = self._fresh_view(conn, project_id, name)
-            ids = view.ids[view.mask(where)]
-            if len(ids):
-                conn.executemany("DELETE FROM faces WHERE id=?", ((int(i),) for i in ids))
-                conn.execute("UPDATE face_sets SET face_number=face_number-?,"
-                             " version=version+1, epoch=epoch+1 WHERE sid=?", (len(ids), sid))
+            ids = view.ids[view.live_rows(where)].tolist()
+            if ids:
+                conn.executemany("DELETE FROM faces WHERE id=?", ((i,) for i in ids))
+                conn.execute("UPDATE face_sets SET face_number=face_number-? WHERE sid=?",
+                             (len(ids), sid))
+                _log_change(conn, sid, ids)
         return int(len(ids))
 
     # -- search ----------------------------------------------------------------------------
@@ -296,11 +310,10 @@ class EmbeddedStore(FaceSetStore):
         q = np.ascontiguousarray(vector, dtype=np.float32).ravel()
         if q.shape[0] != view.matrix.shape[1]:
             raise ValueError(f"query vector length {q.shape[0]} != {view.matrix.shape[1]}")
-        if where is None:
-            rows = None
+        rows = view.live_rows(where)
+        if rows is None:
             scores = view.matrix @ q
         else:
-            rows = np.flatnonzero(view.mask(where))
             # Gathering a few rows beats scoring all; for broad filters the
             # full product is cheaper than copying most of the matrix.
             scores = view.matrix[rows] @ q if len(rows) * 3 < view.n else (view.matrix @ q)[rows]
@@ -313,7 +326,7 @@ class EmbeddedStore(FaceSetStore):
         if len(rows) > top_n:
             part = np.argpartition(-scores, top_n - 1)[:top_n]
             scores, rows = scores[part], rows[part]
-        order = np.lexsort((rows, -scores))  # score desc, then insertion order
+        order = np.lexsort((view.ids[rows], -scores))  # score desc, then insertion order
         scores, rows = scores[order], rows[order]
         hits = [SearchHit(self._hit_record(view, int(r)), float(s)) for r, s in zip(rows, scores)]
         if sort:
@@ -338,16 +351,33 @@ class EmbeddedStore(FaceSetStore):
         sid, version, epoch, fields, dim = row
         with self._cache_lock:
             cols = self._cache.get(sid)
-            if cols is None or cols.epoch != epoch:
-                cols = FaceColumns(json.loads(fields), dim)
+            if cols is not None and cols.version != version:
+                if cols.version < epoch:  # the log no longer covers the gap
+                    cols = None
+                else:
+                    touched = [r[0] for r in conn.execute(
+                        "SELECT face_row FROM changes WHERE sid=? AND version>?",
+                        (sid, cols.version))]
+                    if (cols.dead + len(touched)) * 4 > cols.n + 4000:
+                        cols = None  # mostly dead rows: rebuild compactly
+                    else:
+                        # Rows added since, and the touched rows that still
+                        # exist (updates), come back in one ordered query.
+                        rows = conn.execute(
+                            f"SELECT {_FACE_COLS} FROM faces WHERE project_id=? AND sid=? AND"
+                            " (id>? OR id IN (SELECT face_row FROM changes"
+                            " WHERE sid=? AND version>?)) ORDER BY id",
+                            (project_id, sid, cols.max_id, sid, cols.version)).fetchall()
+                        cols.kill(touched)
+                        cols.append(rows)
+                        cols.version = version
+            if cols is None:
                 if sid not in self._cache:
                     self._prune(conn)
-            if cols.version != version:
-                rows = conn.execute(f"SELECT {_FACE_COLS} FROM faces WHERE project_id=?"
-                                    " AND sid=? AND id>? ORDER BY id",
-                                    (project_id, sid, cols.max_id)).fetchall()
-                cols.append(rows)
-                cols.version, cols.epoch = version, epoch
+                cols = FaceColumns(json.loads(fields), dim)
+                cols.append(conn.execute(f"SELECT {_FACE_COLS} FROM faces WHERE project_id=?"
+                                         " AND sid=? ORDER BY id", (project_id, sid)).fetchall())
+                cols.version = version
             self._cache[sid] = cols
             return sid, cols.view()
 
@@ -360,6 +390,22 @@ class EmbeddedStore(FaceSetStore):
     def _forget(self, sid: int) -> None:
         with self._cache_lock:
             self._cache.pop(sid, None)
+
+
+def _log_change(conn, sid: int, face_rows: list[int]) -> None:
+    """Bump the set's version for an update or delete and record which rows it
+    touched, so other caches catch up without reloading the set."""
+    (version,) = conn.execute("UPDATE face_sets SET version=version+1 WHERE sid=?"
+                              " RETURNING version", (sid,)).fetchone()
+    if len(face_rows) > LOG_MAX_ROWS:
+        floor = version  # cheaper for every cache to reload than to replay
+    else:
+        conn.executemany("INSERT INTO changes VALUES (?, ?, ?)",
+                         [(sid, version, r) for r in face_rows])
+        floor = version - LOG_VERSIONS
+    if floor > 0:
+        conn.execute("UPDATE face_sets SET epoch=max(epoch, ?) WHERE sid=?", (floor, sid))
+        conn.execute("DELETE FROM changes WHERE sid=? AND version<=?", (sid, floor))
 
 
 def _sort_key(sort: Sequence[SortKey], rank: dict):

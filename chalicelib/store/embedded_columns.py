@@ -6,8 +6,9 @@ column, so a filter is a handful of vectorised comparisons and a search one
 matrix-vector product. Rows are only ever appended; buffers grow by doubling
 and a reader works on a ``View`` frozen at a row count, so appends by another
 thread never change what a running search sees (rows below ``n`` are never
-rewritten, vocabularies only grow). Deletions and updates are not applied in
-place: the store rebuilds the whole object instead.
+rewritten, vocabularies only grow). A deleted face is marked dead; an updated
+one is marked dead and appended again. The store rebuilds the object when
+dead rows pile up.
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ class _ValueColumn:
 
 
 class FaceColumns:
-    """All faces of one face set as of (``version``, ``epoch``)."""
+    """All faces of one face set as of ``version``."""
 
     def __init__(self, schema: dict[str, str], dim: int | None):
         self.schema = dict(schema)
@@ -97,7 +98,9 @@ class FaceColumns:
         self.n = 0
         self.max_id = 0
         self.version = -1
-        self.epoch = -1
+        self.dead = 0
+        self.position: dict[int, int] = {}  # row id -> live row index
+        self.alive = np.empty(0, dtype=np.bool_)
         self.ids = np.empty(0, dtype=np.int64)
         self.matrix = np.empty((0, dim or 0), dtype=np.float32)
         self.boxes = np.empty((0, 4), dtype=np.int32)
@@ -107,8 +110,7 @@ class FaceColumns:
             self.columns[name] = _StringColumn() if kind == "string" else _ValueColumn(kind)
 
     def append(self, rows: list[tuple]) -> None:
-        """Append rows ``(id, face_id, external_image_id, x, y, w, h, fields_json, vector_blob)``
-        in ascending id order."""
+        """Append rows ``(id, face_id, external_image_id, x, y, w, h, fields_json, vector_blob)``."""
         if not rows:
             return
         start, k = self.n, len(rows)
@@ -121,7 +123,11 @@ class FaceColumns:
         self.matrix = _grow(self.matrix, start + k)
         self.matrix[start:start + k] = np.frombuffer(blob, dtype=np.float32).reshape(k, self.dim)
         self.ids = _grow(self.ids, start + k)
-        self.ids[start:start + k] = [r[0] for r in rows]
+        ids = [r[0] for r in rows]
+        self.ids[start:start + k] = ids
+        self.alive = _grow(self.alive, start + k)
+        self.alive[start:start + k] = True
+        self.position.update(zip(ids, range(start, start + k)))
         self.boxes = _grow(self.boxes, start + k)
         self.boxes[start:start + k] = [r[3:7] for r in rows]
         self.fields_json.extend(r[7] for r in rows)
@@ -130,21 +136,32 @@ class FaceColumns:
         parsed = [json.loads(r[7]) for r in rows]
         for name in self.schema:
             self.columns[name].append(start, [p.get(name) for p in parsed])
-        self.max_id = rows[-1][0]
+        self.max_id = max(self.max_id, max(ids))
         self.n = start + k  # publish last: a View taken meanwhile ignores the new rows
+
+    def kill(self, ids) -> None:
+        """Mark the rows with these ids (deleted or about to be re-appended) dead."""
+        for i in ids:
+            p = self.position.pop(i, None)
+            if p is not None:
+                self.alive[p] = False
+                self.dead += 1
 
     def view(self) -> "View":
         n = self.n
+        # Copied because kill() writes below n; not needed while nothing is dead.
+        alive = self.alive[:n].copy() if self.dead else None
         # fields_json is shared, not copied: entries below n are never rewritten.
-        return View(n, self.ids[:n], self.matrix[:n], self.boxes[:n], self.fields_json,
+        return View(n, alive, self.ids[:n], self.matrix[:n], self.boxes[:n], self.fields_json,
                     {name: col.frozen(n) for name, col in self.columns.items()})
 
 
 class View:
     """An immutable snapshot of a ``FaceColumns`` at ``n`` rows."""
 
-    def __init__(self, n, ids, matrix, boxes, fields_json, columns):
+    def __init__(self, n, alive, ids, matrix, boxes, fields_json, columns):
         self.n = n
+        self.alive = alive  # None when every row is alive
         self.ids = ids
         self.matrix = matrix
         self.boxes = boxes
@@ -152,8 +169,18 @@ class View:
         self.columns = columns
 
     # -- filtering -------------------------------------------------------------
+    def live_rows(self, where=None) -> np.ndarray | None:
+        """Indices of the live rows matching ``where``; None means all rows."""
+        if where is None:
+            return None if self.alive is None else np.flatnonzero(self.alive)
+        m = self.mask(where)
+        if self.alive is not None:
+            m &= self.alive
+        return np.flatnonzero(m)
+
     def mask(self, node) -> np.ndarray:
-        """Rows matching a filter AST (same semantics as ``evaluate.matches``)."""
+        """Rows matching a filter AST (same semantics as ``evaluate.matches``),
+        dead rows included: see ``live_rows``."""
         if isinstance(node, And):
             out = np.ones(self.n, dtype=np.bool_)
             for item in node.items:

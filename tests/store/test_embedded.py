@@ -184,3 +184,73 @@ def test_wrongly_typed_values_are_absent_to_filters():
     assert view.mask(Range("age", None, None, True, True)).tolist() == [False, True, False, False, False]
     assert view.mask(Match("vip", True)).tolist() == [False, False, False, True, False]
     assert view.mask(Not(Match("vip", True))).tolist() == [True, True, True, False, True]
+
+
+@pytest.mark.parametrize("log_versions,log_max_rows", [(1000, 5000), (3, 4), (0, 0)])
+def test_caches_catch_up_through_random_writes(data_dir, monkeypatch, log_versions, log_max_rows):
+    """Two stores on one directory take turns writing; after every write both
+    must search exactly like a model of the set. Small log limits exercise the
+    full-reload paths, the defaults the incremental ones."""
+    import chalicelib.store.embedded as emb
+    monkeypatch.setattr(emb, "LOG_VERSIONS", log_versions)
+    monkeypatch.setattr(emb, "LOG_MAX_ROWS", log_max_rows)
+    stores = [EmbeddedStore(data_dir), EmbeddedStore(data_dir)]
+    rng = random.Random(log_versions)
+    stores[0].create_face_set(info("p"), 10_000)
+    vecs = unit_vectors(400, seed=12)
+    model = {}  # face_id -> FaceRecord as it should be
+    next_i = 0
+    for step in range(120):
+        s = rng.choice(stores)
+        op = rng.random()
+        if op < 0.4 or not model:
+            k = rng.randint(1, 6)
+            batch = [face(next_i + j, vecs[(next_i + j) % 400], {"age": rng.randint(0, 9)})
+                     for j in range(k)]
+            s.add_faces("p", "set1", batch)
+            model.update((f.face_id, f) for f in batch)
+            next_i += k
+        elif op < 0.7:
+            fid = rng.choice(sorted(model))
+            age = rng.randint(0, 9)
+            s.update_face("p", "set1", fid, f"upd-{step}", {"age": age})
+            f = model[fid]
+            model[fid] = FaceRecord(fid, f"upd-{step}", f.bounding_box, {"age": age}, f.vector)
+        else:
+            where = (Match("face_id", rng.choice(sorted(model))) if rng.random() < 0.5
+                     else Range("age", rng.randint(0, 9), None, True, True))
+            doomed = [fid for fid, f in model.items() if matches(where, face_values(f))]
+            assert s.delete_faces("p", "set1", where) == len(doomed)
+            for fid in doomed:
+                del model[fid]
+        query = vecs[rng.randrange(400)]
+        where = rng.choice([None, Range("age", None, 4, True, True), Not(Match("age", 3))])
+        ids = [fid for fid, f in model.items() if matches(where, face_values(f))]
+        scores = np.array([model[fid].vector @ query for fid in ids], dtype=np.float64)
+        want = [ids[i] for i in np.argsort(-scores, kind="stable")]
+        for st in stores:
+            hits = st.search("p", "set1", query, 10_000, where=where)
+            assert [h.face.face_id for h in hits] == want, (step, st is stores[0])
+            assert all(h.face.external_image_id == model[h.face.face_id].external_image_id
+                       and h.face.external_fields == model[h.face.face_id].external_fields
+                       for h in hits)
+    for st in stores:
+        st.close()
+
+
+def test_change_log_is_bounded(data_dir, monkeypatch):
+    import chalicelib.store.embedded as emb
+    monkeypatch.setattr(emb, "LOG_VERSIONS", 5)
+    monkeypatch.setattr(emb, "LOG_MAX_ROWS", 3)
+    s = EmbeddedStore(data_dir)
+    s.create_face_set(info("p"), 100)
+    s.add_faces("p", "set1", [face(i, v, {"age": i}) for i, v in enumerate(unit_vectors(10))])
+    for k in range(20):
+        s.update_face("p", "set1", "F0000001", f"e{k}", None)
+    db = sqlite3.connect(s.path)
+    assert db.execute("SELECT COUNT(*) FROM changes").fetchone()[0] == 5
+    s.delete_faces("p", "set1", Range("age", 5, None, True, True))  # 5 rows > LOG_MAX_ROWS
+    assert db.execute("SELECT COUNT(*) FROM changes").fetchone()[0] == 0
+    s.delete_face_set("p", "set1")
+    db.close()
+    s.close()
