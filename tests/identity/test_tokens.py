@@ -11,19 +11,23 @@ from identity_helpers import APP, raw_request, token_body
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize, tokens
 
+
 @pytest.fixture
 def alice(store, proj):
     store.set_user("alice", "s3cret-pw", "acme")
     return proj
+
 
 @pytest.fixture
 def client():
     with Client(APP) as c:
         yield c
 
+
 def get_token(client, **kw):
     return client.http.post("/v3/auth/tokens", headers={"Content-Type": "application/json"},
                             body=token_body(**kw))
+
 
 def test_token_by_project_name_and_use(client, alice):
     r = get_token(client)
@@ -36,12 +40,14 @@ def test_token_by_project_name_and_use(client, alice):
     ok = client.http.get(f"/v2/{alice['id']}/face-sets", headers={"X-Auth-Token": tok})
     assert ok.status_code == 200, ok.body
 
+
 def test_token_by_project_id(client, alice):
     r = get_token(client, project={"id": alice["id"]})
     assert r.status_code == 201
     claims = tokens.verify(__import__("chalicelib.identity.credentials", fromlist=["x"]).get_store(),
                            r.headers["X-Subject-Token"])
     assert claims["pid"] == alice["id"] and claims["exp"] - claims["iat"] == 24 * 3600
+
 
 @pytest.mark.parametrize("kw", [
     {"password": "wrong"}, {"user": "bob"}, {"domain": "other"},
@@ -52,9 +58,11 @@ def test_bad_credentials_401(client, alice, kw):
     assert "X-Subject-Token" not in r.headers
     assert json.loads(r.body)["error"]["message"] == "The username or password is wrong."
 
+
 def test_project_of_another_domain_refused(client, alice, store):
     other = store.create_project("gamma", "otherdomain")
     assert get_token(client, project={"id": other["id"]}).status_code == 401
+
 
 @pytest.mark.parametrize("body", ["", "not json", "{}", '{"auth": {"identity": {"methods": ["token"]}}}',
                                   '{"auth": {"identity": {"methods": ["password"], "password": {"user": '
@@ -64,11 +72,13 @@ def test_malformed_body_400(client, alice, body):
     r = client.http.post("/v3/auth/tokens", headers={"Content-Type": "application/json"}, body=body)
     assert r.status_code == 400
 
+
 def test_token_of_other_project_refused_frs0028(client, alice, proj_b, store):
     tok = get_token(client).headers["X-Subject-Token"]
     for pid in (proj_b["id"], "f" * 32):  # existing or not: same answer
         r = client.http.get(f"/v2/{pid}/face-sets", headers={"X-Auth-Token": tok})
         assert r.status_code == 403 and json.loads(r.body)["error_code"] == "FRS.0028"
+
 
 def test_expired_token_refused(store, proj):
     tok, _ = tokens.issue(store, proj["id"], "u1", now=time.time() - 24 * 3600 - 1)
@@ -78,6 +88,7 @@ def test_expired_token_refused(store, proj):
     fresh, _ = tokens.issue(store, proj["id"], "u1", now=time.time() - 24 * 3600 + 60)
     authorize(raw_request("GET", f"/v2/{proj['id']}/face-sets", {"x-auth-token": fresh}), proj["id"])
 
+
 def _forge(tok, **changes):
     import base64
     pre, payload, mac = tok.split(".")
@@ -85,6 +96,7 @@ def _forge(tok, **changes):
     claims.update(changes)
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{pre}.{payload}.{mac}"
+
 
 @pytest.mark.parametrize("mutate", [
     lambda t, p: _forge(t, pid=p),                      # claims changed, MAC kept
@@ -104,6 +116,7 @@ def test_forged_tokens_refused(store, proj, proj_b, mutate):
     if bad:
         assert e.value.code == "FRS.0002"
 
+
 def test_token_signed_with_another_key_refused(store, proj, tmp_path, monkeypatch):
     from chalicelib.identity.credentials import SqliteCredentialStore
     other = SqliteCredentialStore(str(tmp_path / "elsewhere"))
@@ -112,6 +125,7 @@ def test_token_signed_with_another_key_refused(store, proj, tmp_path, monkeypatc
         tokens.verify(store, tok)
     assert e.value.code == "FRS.0002"
 
+
 def test_rotating_signing_key_revokes_tokens(store, proj):
     tok, _ = tokens.issue(store, proj["id"], "u1")
     tokens.verify(store, tok)
@@ -119,6 +133,7 @@ def test_rotating_signing_key_revokes_tokens(store, proj):
     with pytest.raises(FrsError):
         tokens.verify(store, tok)
     tokens.verify(store, tokens.issue(store, proj["id"], "u1")[0])
+
 
 def test_rotation_by_another_process_applies_after_cache(store, proj, monkeypatch):
     """The key is cached per process; another process's rotation (admin CLI)
@@ -132,6 +147,7 @@ def test_rotation_by_another_process_applies_after_cache(store, proj, monkeypatc
     store._cache.clear()
     with pytest.raises(FrsError):
         tokens.verify(store, tok)
+
 
 def test_token_header_wins_over_authorization(store, proj):
     tok, _ = tokens.issue(store, proj["id"], "u1")
