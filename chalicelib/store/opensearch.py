@@ -72,7 +72,14 @@ class OpenSearchStore(FaceSetStore):
             except RequestError as e:
                 if e.error != "resource_already_exists_exception":
                     raise
-        self._registry_ready = True
+        # Another thread or process may have just created it: reads fail (503) until its
+        # shard is started, and health already says "yellow" before that, so poll primaries.
+        for _ in range(300):
+            if self.client.cluster.health(index=self.registry)["active_primary_shards"] >= 1:
+                self._registry_ready = True
+                return
+            time.sleep(0.1)
+        raise FrsError(errors.INTERNAL, f"registry index {self.registry} did not become active")
 
     def _get(self, doc_id: str):
         try:
