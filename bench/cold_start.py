@@ -1,0 +1,173 @@
+"""Cold start: a fresh interpreter to the first answered request, per route.
+
+    python bench/cold_start.py [--runs 5] [--layer]
+
+For each of face-detect, face-compare and search, a new Python process is
+started that imports ``app`` and hands one API Gateway proxy event to
+``app.app(event, context)``, exactly what Lambda's python3.11 runtime does on
+a cold start (the handler of the packaged function is ``app.app``). Timed:
+process spawn -> answer (``total``), and inside it ``import app`` and the
+first request (decode + lazy model loads + inference). Median of ``--runs``.
+
+``--layer`` runs the child with only the built layers on sys.path
+(``python -I -S``: layers/build/deps/python, the runtime's boto3, the code
+and FRS_MODEL_DIR=layers/build/models/models), i.e. with the numpy 1.26 /
+onnxruntime 1.16 that Lambda gets. Not measured here: Lambda's own init
+(fetching and unzipping the layers, ~hundreds of ms for ~100 MB) and a vCPU
+share below 2 cores at <= 1769 MB.
+
+The search face set is created in a separate process first (embedded store
+in a temporary directory). Authentication is off (FRS_AUTH=off): signature
+checks are measured by the identity suite. The last line is one-line JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STILLS = Path(os.environ.get("FRS_DATASETS") or REPO.parent / "shared" / "datasets") / "stills" / "face_recognition"
+PROJECT = "0123456789abcdef0123456789abcdef"
+GOAL_S = 1.5
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import app
+t1 = time.perf_counter()
+event = json.loads(sys.stdin.read())
+
+class Context:
+    function_name = "openfrs-bench"; function_version = "$LATEST"; memory_limit_in_mb = 3008
+    aws_request_id = "bench"; log_group_name = log_stream_name = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:openfrs-bench"
+    def get_remaining_time_in_millis(self): return 29000
+
+resp = app.app(event, Context())
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_request_s": t2 - t1, "status": resp["statusCode"],
+                  "body": resp["body"][:200], "modules": len(sys.modules)}))
+"""
+
+
+def proxy_event(method: str, resource: str, path_params: dict, body: dict) -> dict:
+    path = resource
+    for k, v in path_params.items():
+        path = path.replace("{%s}" % k, v)
+    headers = {"Content-Type": "application/json", "Host": "bench.execute-api.us-east-1.amazonaws.com"}
+    return {
+        "resource": resource, "path": path, "httpMethod": method, "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": path_params, "stageVariables": None,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "path": "/api" + path,
+                           "stage": "api", "requestId": "bench", "identity": {"sourceIp": "127.0.0.1"}},
+        "body": json.dumps(body), "isBase64Encoded": False,
+    }
+
+
+def b64(name: str) -> str:
+    return base64.b64encode((STILLS / name).read_bytes()).decode()
+
+
+def requests() -> dict:
+    pid = {"project_id": PROJECT}
+    return {
+        "detect": proxy_event("POST", "/v2/{project_id}/face-detect", pid, {"image_base64": b64("obama.jpg")}),
+        "compare": proxy_event("POST", "/v2/{project_id}/face-compare", pid,
+                               {"image1_base64": b64("obama.jpg"), "image2_base64": b64("obama2.jpg")}),
+        "search": proxy_event("POST", "/v2/{project_id}/face-sets/{face_set_name}/search",
+                              {**pid, "face_set_name": "bench"}, {"image_base64": b64("obama2.jpg")}),
+    }
+
+
+def child_cmd(layer: bool) -> tuple[list[str], dict]:
+    env = {"PATH": os.environ.get("PATH", ""), "FRS_AUTH": "off", "FRS_STORE": "embedded",
+           "AWS_LAMBDA_FUNCTION_NAME": "openfrs-bench", "AWS_DEFAULT_REGION": "us-east-1",
+           "HOME": os.environ.get("HOME", "/tmp")}
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "FRS_ORT_THREADS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    if not layer:
+        env["FRS_MODEL_DIR"] = os.environ.get("FRS_MODEL_DIR", str(REPO / "models"))
+        return [sys.executable, "-c", CHILD], env
+    build = REPO / "layers" / "build"
+    deps, stand = build / "deps" / "python", build / "runtime-standin"
+    if not deps.exists() or not stand.exists():
+        sys.exit("--layer: run `make layer-smoke` first (needs layers/build/deps and runtime-standin)")
+    env["FRS_MODEL_DIR"] = str(build / "models" / "models")
+    code = f"import sys; sys.path[:0] = {[str(deps), str(stand), str(REPO)]!r}\n" + CHILD
+    return [sys.executable, "-I", "-S", "-c", code], env
+
+
+def run_once(event: dict, layer: bool, data_dir: str) -> dict:
+    cmd, env = child_cmd(layer)
+    env["FRS_DATA_DIR"] = data_dir
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, input=json.dumps(event), capture_output=True, text=True, cwd=REPO, env=env,
+                       timeout=300)
+    total = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"child failed:\n{r.stderr[-3000:]}")
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out["total_s"] = total
+    return out
+
+
+def seed_search_set(data_dir: str) -> None:
+    """Create face set 'bench' with a few faces, in its own process."""
+    code = (
+        "import base64, sys\n"
+        "from chalicelib import face_sets, faces\n"
+        f"face_sets.create({PROJECT!r}, {{'face_set_name': 'bench'}})\n"
+        "for i, n in enumerate(['obama.jpg', 'biden.jpg', 'alex-lacamoire.png']):\n"
+        f"    faces.add({PROJECT!r}, 'bench', {{'image_base64': base64.b64encode(open(sys.argv[1] + '/' + n, 'rb').read()).decode(), 'external_image_id': f'p{{i}}'}})\n"
+    )
+    env = dict(os.environ, FRS_DATA_DIR=data_dir, FRS_STORE="embedded",
+               FRS_MODEL_DIR=os.environ.get("FRS_MODEL_DIR", str(REPO / "models")))
+    subprocess.run([sys.executable, "-c", code, str(STILLS)], cwd=REPO, env=env, check=True, timeout=300)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--layer", action="store_true", help="run with the built Lambda layers only")
+    a = ap.parse_args(argv)
+    if a.runs < 3:
+        ap.error("--runs must be at least 3 (the figure is a median)")
+    if not (STILLS / "obama.jpg").exists():
+        sys.exit(f"stills not found in {STILLS} (set FRS_DATASETS)")
+
+    summary = {"bench": "cold_start", "env": "layer" if a.layer else "dev-venv", "runs": a.runs,
+               "goal_s": GOAL_S, "routes": {}}
+    with tempfile.TemporaryDirectory() as data_dir:
+        seed_search_set(data_dir)
+        for route, event in requests().items():
+            samples = [run_once(event, a.layer, data_dir) for _ in range(a.runs)]
+            bad = [s for s in samples if s["status"] != 200]
+            if bad:
+                sys.exit(f"{route}: answered {bad[0]['status']}: {bad[0]['body']}")
+            med = {k: round(statistics.median(s[k] for s in samples), 3)
+                   for k in ("total_s", "import_s", "first_request_s")}
+            med["modules"] = samples[0]["modules"]
+            summary["routes"][route] = med
+            print(f"{route:8s} total {med['total_s']:.3f} s  (import app {med['import_s']:.3f} s, "
+                  f"first request {med['first_request_s']:.3f} s, {med['modules']} modules)  "
+                  f"median of {a.runs}", flush=True)
+    worst = max(r["total_s"] for r in summary["routes"].values())
+    summary["worst_total_s"] = worst
+    summary["within_goal"] = worst <= GOAL_S
+    print(json.dumps(summary, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
