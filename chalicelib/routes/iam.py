@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from chalice import Blueprint, Response
 
 from chalicelib.errors import AUTH_FAILED, PARAM_FORMAT
+from chalicelib.http import request_id
 from chalicelib.identity import ensure_bootstrapped, tokens
 from chalicelib.identity.credentials import domain_id, get_store
 
@@ -26,7 +27,7 @@ def _error(status: int, message: str, code: str) -> Response:
     body = {"error": {"code": status, "message": message, "title": _TITLES[status]},
             "error_code": code, "error_msg": message}
     return Response(body=json.dumps(body), status_code=status,
-                    headers={"Content-Type": "application/json"})
+                    headers={"Content-Type": "application/json", "X-Request-Id": request_id()})
 
 
 def _iso(epoch: int) -> str:
@@ -80,7 +81,8 @@ def create_token(request) -> Response:
         "roles": [], "catalog": [],
     }}
     return Response(body=json.dumps(body), status_code=201,
-                    headers={"X-Subject-Token": token, "Content-Type": "application/json"})
+                    headers={"X-Subject-Token": token, "Content-Type": "application/json",
+                             "X-Request-Id": request_id()})
 
 
 def make_blueprint() -> Blueprint:

@@ -37,6 +37,7 @@ def test_token_by_project_name_and_use(client, alice):
     assert body["project"]["id"] == alice["id"] and body["project"]["name"] == "alpha"
     assert body["user"]["name"] == "alice" and body["methods"] == ["password"]
     assert body["expires_at"].endswith("Z") and tok not in r.body.decode()
+    assert r.headers["X-Request-Id"]
     ok = client.http.get(f"/v2/{alice['id']}/face-sets", headers={"X-Auth-Token": tok})
     assert ok.status_code == 200, ok.body
 
