@@ -361,13 +361,18 @@ class EmbeddedStore(FaceSetStore):
                     if (cols.dead + len(touched)) * 4 > cols.n + 4000:
                         cols = None  # mostly dead rows: rebuild compactly
                     else:
-                        # Rows added since, and the touched rows that still
-                        # exist (updates), come back in one ordered query.
+                        # Touched rows that still exist (updates), then rows
+                        # added since; two queries, as an OR would scan the set.
+                        # The unary + keeps SQLite on rowid lookups rather than
+                        # a range scan of the whole set through faces_by_set.
                         rows = conn.execute(
-                            f"SELECT {_FACE_COLS} FROM faces WHERE project_id=? AND sid=? AND"
-                            " (id>? OR id IN (SELECT face_row FROM changes"
-                            " WHERE sid=? AND version>?)) ORDER BY id",
-                            (project_id, sid, cols.max_id, sid, cols.version)).fetchall()
+                            f"SELECT {_FACE_COLS} FROM faces WHERE id IN (SELECT face_row FROM"
+                            " changes WHERE sid=? AND version>?) AND +id<=? AND +project_id=?"
+                            " AND +sid=? ORDER BY id",
+                            (sid, cols.version, cols.max_id, project_id, sid)).fetchall()
+                        rows += conn.execute(
+                            f"SELECT {_FACE_COLS} FROM faces WHERE project_id=? AND sid=?"
+                            " AND id>? ORDER BY id", (project_id, sid, cols.max_id)).fetchall()
                         cols.kill(touched)
                         cols.append(rows)
                         cols.version = version

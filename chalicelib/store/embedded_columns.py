@@ -12,7 +12,6 @@ dead rows pile up.
 """
 from __future__ import annotations
 
-import itertools
 import json
 
 import numpy as np
@@ -31,10 +30,11 @@ _EXACT = {"integer": {int}, "long": {int}, "float": {int, float}, "double": {int
 
 
 def _grow(arr: np.ndarray, need: int) -> np.ndarray:
-    """``arr`` with room for ``need`` rows (doubling, so appends are amortised O(1))."""
+    """``arr`` with room for ``need`` rows plus 1/8 spare: appends stay amortised
+    O(1), and the first add after loading a large set does not copy it all."""
     if need <= len(arr):
         return arr
-    new = np.empty((max(need, 2 * len(arr), 256),) + arr.shape[1:], dtype=arr.dtype)
+    new = np.empty((max(need + need // 8, 256),) + arr.shape[1:], dtype=arr.dtype)
     new[:len(arr)] = arr
     return new
 
@@ -61,11 +61,14 @@ class _StringColumn:
 
     def append(self, start: int, values: list) -> None:
         self.codes = _grow(self.codes, start + len(values))
-        index, known = self.index, len(self.vocab)
-        # setdefault hands out the next code to a new string in one C call; the
-        # dict keeps insertion order, so new codes map onto the vocab tail.
+        index, vocab = self.index, self.vocab
+        # setdefault hands out the next code to a new string in one C call; a
+        # new string's first occurrence carries the code len(vocab).
         codes = [index.setdefault(v, len(index)) if v.__class__ is str else -1 for v in values]
-        self.vocab.extend(itertools.islice(index, known, None))
+        if len(index) > len(vocab):
+            for v, c in zip(values, codes):
+                if c == len(vocab):
+                    vocab.append(v)
         self.codes[start:start + len(values)] = codes
 
     def frozen(self, n: int):
