@@ -117,3 +117,17 @@ def test_make_store_selects_backend(tmp_path, monkeypatch):
     assert isinstance(st, SsmCredentialStore) and st.prefix == "/x"
     with pytest.raises(ValueError):
         make_store({"FRS_IDENTITY_BACKEND": "ldap"})
+
+
+def test_bootstrap_on_ssm_is_idempotent(monkeypatch):
+    from chalicelib.identity import bootstrap
+    env = {"FRS_BOOTSTRAP_PROJECT_ID": "p-ssm", "FRS_BOOTSTRAP_AK": "SSMAK", "FRS_BOOTSTRAP_SK": "ssm-sk",
+           "FRS_BOOTSTRAP_USER": "ops", "FRS_BOOTSTRAP_PASSWORD": "ssm-pw"}
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="eu-west-1")
+        s = SsmCredentialStore("/b", client=ssm)
+        bootstrap.ensure_from_env(s, env)
+        versions = {p["Name"]: p["Version"] for p in ssm.describe_parameters()["Parameters"]}
+        bootstrap.ensure_from_env(s, env)
+        assert {p["Name"]: p["Version"] for p in ssm.describe_parameters()["Parameters"]} == versions
+        assert s.secret_for("SSMAK") == ("p-ssm", "ssm-sk") and s.check_password("openfrs", "ops", "ssm-pw")
