@@ -10,8 +10,8 @@ process spawn -> answer (``total``), and inside it ``import app`` and the
 first request (decode + lazy model loads + inference). Median of ``--runs``.
 
 ``--layer`` runs the child with only the built layers on sys.path
-(``python -I -S``: layers/build/deps/python, the runtime's boto3, the code
-and FRS_MODEL_DIR=layers/build/models/models), i.e. with the numpy 1.26 /
+(``python -I -S``: the packaged deployment.zip as /var/task, layers/build/
+deps/python, the runtime's boto3, FRS_MODEL_DIR=layers/build/models/models), i.e. with the numpy 1.26 /
 onnxruntime 1.16 that Lambda gets. Not measured here: Lambda's own init
 (fetching and unzipping the layers, ~hundreds of ms for ~100 MB) and a vCPU
 share below 2 cores at <= 1769 MB.
@@ -26,6 +26,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,8 +105,22 @@ def child_cmd(layer: bool) -> tuple[list[str], dict]:
     if not deps.exists() or not stand.exists():
         sys.exit("--layer: run `make layer-smoke` first (needs layers/build/deps and runtime-standin)")
     env["FRS_MODEL_DIR"] = str(build / "models" / "models")
-    code = f"import sys; sys.path[:0] = {[str(deps), str(stand), str(REPO)]!r}\n" + CHILD
+    code = f"import sys; sys.path[:0] = {[str(task_dir()), str(deps), str(stand)]!r}\n" + CHILD
     return [sys.executable, "-I", "-S", "-c", code], env
+
+
+def task_dir() -> Path:
+    """The packaged function code (what Lambda unzips into /var/task):
+    app.py, chalicelib/ and the chalice runtime Chalice vendors."""
+    import zipfile
+    zips = sorted(REPO.glob("build/package-*/deployment.zip"), key=lambda p: p.stat().st_mtime)
+    if not zips:
+        sys.exit("--layer: run `make package` first (needs build/package-*/deployment.zip)")
+    dest = REPO / "layers" / "build" / "task"
+    shutil.rmtree(dest, ignore_errors=True)
+    with zipfile.ZipFile(zips[-1]) as z:
+        z.extractall(dest)
+    return dest
 
 
 def run_once(event: dict, layer: bool, data_dir: str) -> dict:
@@ -140,6 +155,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--layer", action="store_true", help="run with the built Lambda layers only")
+    ap.add_argument("--routes", default="detect,compare,search", help="comma list of routes to time")
     a = ap.parse_args(argv)
     if a.runs < 3:
         ap.error("--runs must be at least 3 (the figure is a median)")
@@ -149,8 +165,10 @@ def main(argv=None) -> int:
     summary = {"bench": "cold_start", "env": "layer" if a.layer else "dev-venv", "runs": a.runs,
                "goal_s": GOAL_S, "routes": {}}
     with tempfile.TemporaryDirectory() as data_dir:
-        seed_search_set(data_dir)
-        for route, event in requests().items():
+        if "search" in a.routes:
+            seed_search_set(data_dir)
+        wanted = [r.strip() for r in a.routes.split(",") if r.strip()]
+        for route, event in ((r, e) for r, e in requests().items() if r in wanted):
             samples = [run_once(event, a.layer, data_dir) for _ in range(a.runs)]
             bad = [s for s in samples if s["status"] != 200]
             if bad:

@@ -157,6 +157,9 @@ def postprocess(template: dict, env: dict, out: Path) -> dict:
     api["x-amazon-apigateway-gateway-responses"] = GATEWAY_RESPONSES
 
     imp = env.get("FRS_IMPORT_BUCKET")
+    if imp and not env.get("FRS_IMPORT_PROJECT_ID"):
+        print("warning: FRS_IMPORT_BUCKET is set but FRS_IMPORT_PROJECT_ID is empty: "
+              "imports will fail until it is set", file=sys.stderr)
     if "BulkImport" in res and imp:
         res["BulkImportS3Permission"] = {
             "Type": "AWS::Lambda::Permission",
