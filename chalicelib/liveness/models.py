@@ -44,7 +44,7 @@ def _model_dir() -> Path:
     return Path(os.environ.get("FRS_MODEL_DIR") or _REPO_MODELS)
 
 
-def _session(role: str) -> ort.InferenceSession:
+def load_session(role: str) -> ort.InferenceSession:
     d = _model_dir()
     try:
         entry = json.loads((d / "manifest.json").read_text())["models"][role]
@@ -55,10 +55,12 @@ def _session(role: str) -> ort.InferenceSession:
         raise FrsError(INTERNAL, f"Model file {path} is missing; run `make models`.")
     so = ort.SessionOptions()
     so.log_severity_level = 3
+    # These nets are tiny (1-2 MB, batch 1): a second intra-op thread costs
+    # more in hand-offs than it saves (CPU time halves with one thread on
+    # the 2-core reference machine, and wall time drops under load).
     so.inter_op_num_threads = 1
-    threads = int(os.environ.get("FRS_ORT_THREADS", "0") or 0)
-    if threads > 0:
-        so.intra_op_num_threads = threads
+    so.intra_op_num_threads = int(os.environ.get("FRS_LIVENESS_THREADS", "1") or 1)
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
@@ -104,7 +106,7 @@ class Detector:
     farther faces."""
 
     def __init__(self):
-        self.short = _session("video_detector")
+        self.short = load_session("video_detector")
         self.short_anchors = _anchors(128, [8, 16, 16, 16], 2)
         self._full = None
         self.full_anchors = _anchors(192, [4], 1)
@@ -146,7 +148,7 @@ class Detector:
         faces = self._run(self.short, self.short_anchors, 128, rgb)
         if not faces:
             if self._full is None:
-                self._full = _session("video_detector_full")
+                self._full = load_session("video_detector_full")
             faces = self._run(self._full, self.full_anchors, 192, rgb)
         return faces
 
@@ -180,7 +182,7 @@ def roi_from_mesh(mesh: Mesh) -> tuple:
 
 class FaceMesh:
     def __init__(self):
-        self.sess = _session("face_mesh")
+        self.sess = load_session("face_mesh")
 
     def run(self, rgb: np.ndarray, roi: tuple) -> Mesh:
         cx, cy, side, ang = roi

@@ -1,0 +1,94 @@
+"""Silent (passive) liveness on one image: ``/v1|v2/{project_id}/live-detect-face``.
+
+NOT a security control. The only registry-shipped passive model that runs
+(npm faceplugin ``fr_liveness.onnx``, a MiniFASNet-like 3-class net of
+undocumented origin) is weak: on the three Silent-Face sample photos it
+calls the live face fake too, and on webcam-vs-phone-replay frames of the
+same person it separates them only on average (docs/liveness.md). The
+answer is that model's "real" probability, gated by measurable conditions
+without which no passive judgement is meaningful (one face, big and sharp
+enough). Use the action LiveDetect for anything that matters.
+"""
+from __future__ import annotations
+
+import base64
+import threading
+
+import cv2
+import numpy as np
+
+from chalicelib.errors import VIDEO_MULTI_FACE, VIDEO_NO_FACE, FrsError
+from chalicelib.liveness.models import get_models, load_session
+
+CROP_SCALE = 2.7          # the model was trained on 2.7x face-box context
+MIN_FACE_PX = 80          # FRS asks for faces of at least 80x80
+MIN_SHARPNESS = 15.0      # Laplacian variance of the face centre
+SECOND_FACE_RATIO = 0.5
+ALIVE_AT = 0.5
+
+_lock = threading.Lock()
+_sess = None
+
+
+def _model():
+    global _sess
+    with _lock:
+        if _sess is None:
+            _sess = load_session("passive_liveness")
+        return _sess
+
+
+def _context_crop(bgr: np.ndarray, box) -> np.ndarray:
+    """The face box grown CROP_SCALE times (less when the image is too
+    small), shifted to stay inside the image - as lib/fr_liveness.js does."""
+    h, w = bgr.shape[:2]
+    x1, y1, x2, y2 = box
+    bw, bh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    s = min((h - 1) / bh, (w - 1) / bw, CROP_SCALE)
+    nw, nh = bw * s, bh * s
+    cx, cy = x1 + bw / 2, y1 + bh / 2
+    l, t = cx - nw / 2, cy - nh / 2
+    l, t = min(max(l, 0.0), w - 1 - nw), min(max(t, 0.0), h - 1 - nh)
+    crop = bgr[int(max(t, 0)):int(t + nh), int(max(l, 0)):int(l + nw)]
+    return cv2.resize(crop, (128, 128), interpolation=cv2.INTER_LINEAR)
+
+
+def real_probability(bgr: np.ndarray, box) -> float:
+    x = _context_crop(bgr, box).astype(np.float32).transpose(2, 0, 1)[None]
+    logits = _model().run(None, {"input": x})[0][0].astype(np.float64)
+    p = np.exp(logits - logits.max())
+    return float(p[0] / p.sum())
+
+
+def live_detect_face(bgr: np.ndarray) -> dict:
+    """``{"result": {"alive", "confidence", "picture"}}`` for one BGR image."""
+    det, _ = get_models()
+    faces = det.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    if not faces:
+        raise FrsError(VIDEO_NO_FACE, "No face is detected in the image.")
+    big = [f for f in faces if f.size >= SECOND_FACE_RATIO * faces[0].size]
+    if len(big) > 1:
+        raise FrsError(VIDEO_MULTI_FACE, "Several faces are detected; silent liveness "
+                                         "needs an image of one person.")
+    face = faces[0]
+    x1, y1, x2, y2 = face.box
+    h, w = bgr.shape[:2]
+    fx1, fy1 = int(max(0, x1)), int(max(0, y1))
+    fx2, fy2 = int(min(w, x2)), int(min(h, y2))
+    grey = cv2.cvtColor(bgr[fy1:fy2, fx1:fx2], cv2.COLOR_BGR2GRAY)
+    sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var()) if grey.size else 0.0
+    p = real_probability(bgr, face.box)
+    # Too small or blurred: the model's texture cue is meaningless, so the
+    # answer is "not shown to be alive" with the score capped below 0.5.
+    usable = min(x2 - x1, y2 - y1) >= MIN_FACE_PX and sharp >= MIN_SHARPNESS
+    confidence = p if usable else min(p, ALIVE_AT - 0.01)
+    side = max(x2 - x1, y2 - y1) * 1.5
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    crop = bgr[int(max(0, cy - side / 2)):int(min(h, cy + side / 2)),
+               int(max(0, cx - side / 2)):int(min(w, cx + side / 2))]
+    ok, jpg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return {"result": {
+        "alive": bool(confidence >= ALIVE_AT),
+        "confidence": round(float(confidence), 4),
+        "picture": base64.b64encode(jpg.tobytes()).decode("ascii") if ok else "",
+    }}
