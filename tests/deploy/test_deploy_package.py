@@ -82,10 +82,11 @@ def test_frs_routes_present(built):
 
 def test_liveness_routes_present(built):
     paths = api_paths(built[0])
-    missing = [p for p in LIVENESS_ROUTES if p not in paths]
-    if missing and not any((REPO / "chalicelib" / "routes").glob("live*.py")):
-        pytest.skip(f"liveness routes not wired into app.py yet: {missing}")
-    assert not missing
+    from app import app
+    if not any("live-detect" in p for p in app.routes):
+        pytest.skip("liveness routes are not registered in app.py yet")
+    for path, methods in LIVENESS_ROUTES.items():
+        assert path in paths and methods <= set(paths[path]), path
 
 
 def test_binary_media_types_cover_uploads(built):
@@ -215,6 +216,8 @@ def test_bulk_import_wiring_packages_bucket_and_notification(tmp_path):
     assert cfg["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "import/"}]
     assert res["ImportBucket"]["DependsOn"] == "BulkImportS3Permission"
     assert res["BulkImportS3Permission"]["Properties"]["Principal"] == "s3.amazonaws.com"
+    (out / "sam.json").write_text(json.dumps(t))
+    _cfn_lint(out / "sam.json")
 
 
 def test_reserved_variables_are_refused():
@@ -222,3 +225,17 @@ def test_reserved_variables_are_refused():
     config["stages"]["prod"]["environment_variables"]["AWS_REGION"] = "eu-west-1"
     with pytest.raises(SystemExit, match="AWS_REGION"):
         pkg.check_stage("prod", config)
+
+
+def test_template_passes_cfn_lint(built):
+    """CloudFormation's own resource schemas and the SAM transform, offline."""
+    _cfn_lint(built[1] / "sam.json")
+
+
+def _cfn_lint(path):
+    pytest.importorskip("cfnlint", reason="cfn-lint not installed (requirements-dev: cfn-lint, aws-sam-translator)")
+    pytest.importorskip("samtranslator", reason="aws-sam-translator not installed")
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "cfnlint", str(path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode & 2 == 0, r.stdout + r.stderr  # bit 2: errors (4/8: warnings/info)
