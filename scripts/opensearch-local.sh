@@ -59,7 +59,10 @@ as_user() {
 }
 
 mvn_copy() {  # $1 artifact coordinates, $2 expected file name
-  [ -s "$DL/$2" ] && return 0
+  if [ -s "$DL/$2" ]; then
+    unzip -tq "$DL/$2" >/dev/null 2>&1 && return 0
+    log "$DL/$2 is damaged (interrupted download?); fetching it again"; rm -f "$DL/$2"
+  fi
   log "downloading $1"
   mvn -B -q "$MDP:copy" -Dartifact="$1" -DoutputDirectory="$DL" -Dmdep.overWriteReleases=true
   [ -s "$DL/$2" ] || { log "download of $1 did not produce $DL/$2"; exit 1; }
@@ -121,23 +124,12 @@ grant {
 EOF
 }
 
-install_node() {
-  if [ -f "$STAMP" ]; then log "already installed in $OS_HOME"; return 0; fi
-  need_user
-  fetch
-  mkdir -p "$OS_BASE"
-  rm -rf "$OS_HOME"
-  unzip -q -o "$DL/opensearch-$OS_VERSION.zip" -d "$OS_BASE"
-  chmod +x "$OS_HOME"/bin/*
-  build_painless_module
-  "$OS_HOME/bin/opensearch-plugin" install --batch "file://$DL/opensearch-knn-$KNN_VERSION.zip" >&2
+write_config() {  # rewritten at every start: settings changes need no reinstall
   cat > "$OS_HOME/config/opensearch.yml" <<EOF
 cluster.name: openfrs-it
 node.name: openfrs-it-node
 discovery.type: single-node
 network.host: 127.0.0.1
-http.port: $OS_PORT
-transport.port: $((OS_PORT + 100))
 path.data: $OS_BASE/data
 path.logs: $OS_BASE/logs
 bootstrap.memory_lock: false
@@ -148,11 +140,32 @@ action.destructive_requires_name: false
 EOF
   mkdir -p "$OS_HOME/config/jvm.options.d"
   printf -- '-Xms%s\n-Xmx%s\n' "$OS_HEAP" "$OS_HEAP" > "$OS_HOME/config/jvm.options.d/heap.options"
+}
+
+install_node() {
+  if [ -f "$STAMP" ]; then log "already installed in $OS_HOME"; return 0; fi
+  need_user
+  fetch
+  mkdir -p "$OS_BASE"
+  rm -rf "$OS_HOME"
+  unzip -q -o "$DL/opensearch-$OS_VERSION.zip" -d "$OS_BASE"
+  chmod +x "$OS_HOME"/bin/*
+  build_painless_module
+  "$OS_HOME/bin/opensearch-plugin" install --batch "file://$DL/opensearch-knn-$KNN_VERSION.zip" >&2
   touch "$STAMP"
   log "installed OpenSearch $OS_VERSION + k-NN $KNN_VERSION in $OS_HOME"
 }
 
 is_up() { curl -fsS -m 2 "$URL/" >/dev/null 2>&1; }
+
+# Something answers on the port: reuse it only if it is OpenSearch with k-NN.
+check_reusable() {
+  local plugins
+  plugins=$(curl -fsS -m 5 "$URL/_cat/plugins?h=component" 2>/dev/null) \
+    || { log "$URL answers but is not an OpenSearch node; free port $OS_PORT or set OS_PORT"; exit 1; }
+  grep -qx opensearch-knn <<<"$plugins" \
+    || { log "the node on $URL has no k-NN plugin; stop it or set OS_PORT"; exit 1; }
+}
 
 our_pid() {  # prints the pid of the node we launched, if still alive
   [ -s "$PIDFILE" ] || return 1
@@ -164,33 +177,46 @@ our_pid() {  # prints the pid of the node we launched, if still alive
 start_node() {
   local state_file="${1:-}"
   if is_up; then
+    check_reusable
     log "reusing the node already answering on $URL"
     [ -z "$state_file" ] || echo reused > "$state_file"
     return 0
   fi
+  local pid
+  if pid=$(our_pid); then  # one OS_BASE = one data dir = one node (OpenSearch locks it)
+    log "node pid $pid from $OS_BASE already runs on port $(cat "$RUN/port" 2>/dev/null || echo '?'), not $OS_PORT;"
+    log "stop it first (OS_PORT=$(cat "$RUN/port" 2>/dev/null || echo '?') $0 stop) or use another OS_BASE"
+    exit 1
+  fi
   install_node
   need_user
+  write_config
   mkdir -p "$OS_BASE/data" "$OS_BASE/logs" "$RUN"
-  rm -f "$PIDFILE"
+  rm -f "$PIDFILE"  # stale: its process is gone (checked above)
+  echo "$OS_PORT" > "$RUN/port"
   # The run user needs its data/log/pid dirs and the install (config, keystore) writable.
   chown -R "$OS_USER:" "$OS_HOME" "$OS_BASE/data" "$OS_BASE/logs" "$RUN"
+  # Ports on the command line, not in opensearch.yml, so OS_PORT applies at every start.
   as_user env JAVA_HOME="$JAVA_HOME" OPENSEARCH_JAVA_HOME="$JAVA_HOME" \
-      "$OS_HOME/bin/opensearch" -d -p "$PIDFILE" >"$RUN/launch.out" 2>&1 \
+      "$OS_HOME/bin/opensearch" -d -p "$PIDFILE" -Ehttp.port="$OS_PORT" -Etransport.port=$((OS_PORT + 100)) \
+      >"$RUN/launch.out" 2>&1 \
     || { log "launch failed:"; cat "$RUN/launch.out" >&2; log_tail; exit 1; }
-  local t0=$SECONDS
+  local t0=$SECONDS seen=""
   while [ $((SECONDS - t0)) -lt "$OS_START_TIMEOUT" ]; do
     if curl -fsS -m 2 "$URL/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
       log "OpenSearch up at $URL after $((SECONDS - t0)) s (pid $(cat "$PIDFILE"))"
       [ -z "$state_file" ] || echo started > "$state_file"
       return 0
     fi
-    if [ -s "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    # The node writes its pid file early and deletes it when it dies.
+    [ -s "$PIDFILE" ] && seen=$(cat "$PIDFILE")
+    if { [ -n "$seen" ] && ! kill -0 "$seen" 2>/dev/null; } || { [ -z "$seen" ] && [ $((SECONDS - t0)) -gt 60 ]; }; then
       log "node process exited during startup"; log_tail; exit 1
     fi
     sleep 1
   done
   log "node did not come up within $OS_START_TIMEOUT s"; log_tail
-  local pid; pid=$(our_pid) && kill "$pid" 2>/dev/null || true
+  pid=$(our_pid) && kill "$pid" 2>/dev/null || true
   exit 1
 }
 
