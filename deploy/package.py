@@ -98,6 +98,12 @@ def stage_source(stage: str, dest: Path) -> Path:
     shutil.copy2(ROOT / "app.py", dest / "app.py")
     shutil.copytree(ROOT / "chalicelib", dest / "chalicelib",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # chalicelib/vision/calibration.py reads <code root>/models/calibration.json
+    # (the model files themselves come from the models layer).
+    calib = ROOT / "models" / "calibration.json"
+    if calib.exists():
+        (dest / "models").mkdir()
+        shutil.copy2(calib, dest / "models" / "calibration.json")
     shutil.copy2(policy.CONFIG, dest / ".chalice" / "config.json")
     for f in (ROOT / ".chalice").glob("policy-*.json"):
         shutil.copy2(f, dest / ".chalice" / f.name)
