@@ -1,0 +1,74 @@
+"""A ``chalice local`` process for the hardening tests, with credentials.
+
+``tests.server.LocalServer`` runs chalice's auto-reloader, which restarts the
+server whenever any file under the repository changes (another engineer's
+edit, a ``__pycache__`` write): in-flight requests then fail as if the server
+had crashed. It also pipes the server's output and never reads it: after about
+64 KB of access-log lines (~500 requests) the server blocks writing its log
+and every request hangs. Fuzzing, concurrency and crash tests need a server
+that only stops when the test says so: ``--no-autoreload``, output to a file.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from tests.server import CHALICE, REPO, LocalServer
+
+PROJECT = "hardening"
+USER, PASSWORD = "hardener", "hardening-password-1"
+AK, SK = "HARDENINGAK00000", "hardening-secret-key-0123456789abcdefghij"
+
+
+def auth_env(data_dir) -> dict:
+    """Embedded store in ``data_dir``, authentication on, one bootstrapped project."""
+    return {"FRS_DATA_DIR": str(data_dir), "FRS_STORE": "embedded", "FRS_AUTH": "iam",
+            "FRS_BOOTSTRAP_PROJECT_ID": PROJECT, "FRS_BOOTSTRAP_AK": AK,
+            "FRS_BOOTSTRAP_SK": SK, "FRS_BOOTSTRAP_USER": USER,
+            "FRS_BOOTSTRAP_PASSWORD": PASSWORD, "FRS_RATELIMIT": "0"}
+
+
+def open_env(data_dir) -> dict:
+    """Embedded store in ``data_dir``, authentication off."""
+    return {"FRS_DATA_DIR": str(data_dir), "FRS_STORE": "embedded", "FRS_AUTH": "off"}
+
+
+class Server(LocalServer):
+    def __init__(self, env: dict, log_path, port: int | None = None):
+        super().__init__(env, port)
+        self.log_path = Path(log_path)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, timeout=90):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(CHALICE), "local", "--no-autoreload", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--stage", "local"],
+                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("chalice local exited:\n" + self.log()[-5000:])
+            try:
+                requests.get(self.url + "/v2/probe/face-sets", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("chalice local did not start in time")
+
+
+def token_headers(url: str, project: str = PROJECT, user: str = USER,
+                  password: str = PASSWORD, domain: str = "openfrs") -> dict:
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "password": password, "domain": {"name": domain}}}},
+        "scope": {"project": {"id": project}}}}
+    r = requests.post(url + "/v3/auth/tokens", json=body, timeout=30)
+    r.raise_for_status()
+    return {"X-Auth-Token": r.headers["X-Subject-Token"]}
