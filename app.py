@@ -9,6 +9,8 @@ from chalicelib.routes.face_detect import face_detect
 from chalicelib.routes.face_sets import face_sets
 from chalicelib.routes.faces import faces
 from chalicelib.routes.iam import iam
+from chalicelib.routes.live_detect import live_detect
+from chalicelib.routes.openapi import openapi
 from chalicelib.routes.search import search
 
 app = Chalice(app_name="openfrs")
@@ -16,7 +18,7 @@ app = Chalice(app_name="openfrs")
 app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
                              "image/*", "video/*"])
 
-for blueprint in (iam, face_detect, face_compare, face_sets, faces, search):
+for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, openapi):
     app.register_blueprint(blueprint)
 
 if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
