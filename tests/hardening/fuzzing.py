@@ -61,8 +61,11 @@ def prepare(base_url: str, project_id: str, headers: dict) -> None:
 def run(base_url: str, project_id: str, headers: dict, max_examples: int,
         deadline_s: float, modes=("positive", "negative"), seed: int | None = None,
         timeout_s: float = 30, on_hang=None) -> FuzzResult:
+    import tempfile
+
     import hypothesis
     from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
     import schemathesis
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (content_type_conformance,
@@ -71,6 +74,9 @@ def run(base_url: str, project_id: str, headers: dict, max_examples: int,
                                                    status_code_conformance)
     from schemathesis.generation.modes import GenerationMode
 
+    # Keep hypothesis's working files out of the repository (chalice local
+    # and git both see that directory).
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="frs-hypothesis-"))
     checks = [not_a_server_error, status_code_conformance, content_type_conformance,
               response_headers_conformance, response_schema_conformance]
     schema = schemathesis.openapi.from_dict(fuzz_document(project_id))

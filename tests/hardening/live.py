@@ -72,3 +72,32 @@ def token_headers(url: str, project: str = PROJECT, user: str = USER,
     r = requests.post(url + "/v3/auth/tokens", json=body, timeout=30)
     r.raise_for_status()
     return {"X-Auth-Token": r.headers["X-Subject-Token"]}
+
+
+def model_dir_with_calibration(tmp) -> dict:
+    """Environment for a server whose similarity mapping is defined.
+
+    While models/calibration.json is absent every similarity answers 500
+    (reported), which would hide what the concurrency tests and the load
+    benchmark look at: store consistency and speed, not score values. Then
+    the built models are linked into ``tmp`` with a manifest carrying a
+    placeholder logistic mapping; with a real calibration, nothing changes.
+    """
+    import json
+    import os
+
+    from tests.hardening.conditions import calibrated
+    if calibrated():
+        return {}
+    src = REPO / "models"
+    tmp = Path(tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((src / "manifest.json").read_text())
+    for entry in manifest["models"].values():
+        link = tmp / entry["file"]
+        if not link.exists():
+            os.symlink(src / entry["file"], link)
+    manifest["calibration"] = {"mapping": {"form": "logistic", "k": 12.0, "c": 0.5},
+                               "note": "placeholder for hardening tests (no real calibration)"}
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
+    return {"FRS_MODEL_DIR": str(tmp)}
