@@ -14,6 +14,16 @@ BUCKET = "openfrs-test-import"
 PROJECT = "0123456789abcdef0123456789abcdef"
 
 
+def still(name: str) -> bytes:
+    """A photo from ../shared/datasets (the suite's conftest module name is
+    ambiguous across test directories, so this does not import it)."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "stills" / "face_recognition" / name
+    if not path.exists():
+        pytest.skip(f"dataset file {path} is absent (../shared/datasets is only on dev/CI machines)")
+    return path.read_bytes()
+
+
 def s3_event(*keys, bucket=BUCKET):
     # S3 notifications URL-encode the key (a space arrives as '+').
     return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
@@ -117,8 +127,6 @@ def test_storage_faults_become_reports(s3):
 
 def test_real_import_into_an_embedded_face_set(s3, frs_env, needs_models):
     """End to end through the add-faces service: detection, embedding, store."""
-    from conftest import still
-
     from chalicelib import face_sets, faces
     face_sets.create(PROJECT, {"face_set_name": "staff"})
     s3.put_object(Bucket=BUCKET, Key="import/staff/obama.jpg", Body=still("obama.jpg"))

@@ -16,6 +16,16 @@ from deploy import policy
 P = "/v2/0123456789abcdef0123456789abcdef"
 
 
+def still(name: str) -> bytes:
+    """A photo from ../shared/datasets (the suite's conftest module name is
+    ambiguous across test directories, so this does not import it)."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "stills" / "face_recognition" / name
+    if not path.exists():
+        pytest.skip(f"dataset file {path} is absent (../shared/datasets is only on dev/CI machines)")
+    return path.read_bytes()
+
+
 def post(client, path, body):
     return client.http.post(path, headers={"Content-Type": "application/json"}, body=json.dumps(body))
 
@@ -41,7 +51,6 @@ def media(client, monkeypatch):
 
 
 def test_image_url_round_trip(media, needs_models):
-    from conftest import still
     client, s3, bucket = media
     photo = still("obama.jpg")
     s3.put_object(Bucket=bucket, Key="people/obama.jpg", Body=photo)
