@@ -1,0 +1,37 @@
+"""Fixtures for the vision engine tests: real images from ../shared/datasets
+(skipped with a reason when absent) and one engine for the whole session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def data_file(*parts) -> Path:
+    path = DATASETS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared/datasets exists only on dev/CI machines)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def engine():
+    model_dir = REPO / "models"
+    import os
+    if not (Path(os.environ.get("FRS_MODEL_DIR") or model_dir) / "manifest.json").exists():
+        pytest.skip("models are not built: run `make models`")
+    from chalicelib.vision import get_engine
+    return get_engine()
+
+
+@pytest.fixture(scope="session")
+def load():
+    """Decode a dataset image through the API's decoder."""
+    from chalicelib.vision import decode_image
+
+    def _load(*parts):
+        return decode_image(data_file(*parts).read_bytes())
+    return _load
