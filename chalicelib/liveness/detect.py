@@ -54,8 +54,9 @@ PICTURE_MAX_YAW, PICTURE_MAX_PITCH = 30.0, 15.0
 def _series(tr: Track) -> judges.Series:
     S = tr.samples
     a = lambda name: np.array([getattr(s, name) for s in S], np.float64)  # noqa: E731
+    segment = np.cumsum([s.jump for s in S])
     return judges.Series(a("t"), np.array([s.found for s in S], bool), a("yaw"), a("pitch"),
-                         a("mouth"), a("eye"), a("presence"))
+                         a("mouth"), a("eye"), a("presence"), segment)
 
 
 def _warn(codes) -> list[dict]:
@@ -113,7 +114,9 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
     t1 = time.perf_counter()
     ident = identity.check(tr)
     t_ident = time.perf_counter() - t1
-    if not ident.same:
+    # A cut means the clip is not one continuous recording of one face.
+    cuts = sum(1 for s in S if s.jump)
+    if not ident.same or cuts:
         warnings.append(7)
 
     picture = ""
@@ -138,7 +141,7 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
         if p.faces is not None and p.faces > 1:
             warnings.append(106)
 
-    alive = all(v.found for v in verdicts) and ident.same and not frozen
+    alive = all(v.found for v in verdicts) and ident.same and not frozen and not cuts
     body = {
         "video-result": {
             "alive": bool(alive),
@@ -151,7 +154,7 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
         "duration": info.duration, "fps": info.fps, "size": [info.width, info.height],
         "samples": len(S), "faces_found": len(found),
         "frozen": frozen, "median_motion": float(np.median(motion)) if motion else 0.0,
-        "identity": ident.__dict__,
+        "identity": ident.__dict__, "cuts": cuts,
         "verdicts": [{"action": v.action, "found": v.found, "ratio": round(v.strength_ratio, 3),
                       "event": v.event.__dict__ if v.event else None} for v in verdicts],
         "seconds": {"track": t_track, "identity": t_ident, "total": time.perf_counter() - t0},

@@ -65,7 +65,12 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
     w, h = frame_size
     cam = np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1]], np.float64)
     img = points[MESH_IDX, :2].astype(np.float64)
-    ok, rvec, tvec = cv2.solvePnP(_MODEL, img, cam, None, flags=cv2.SOLVEPNP_ITERATIVE)
+    if not np.all(np.isfinite(img)):
+        return float("nan"), float("nan")
+    try:
+        ok, rvec, tvec = cv2.solvePnP(_MODEL, img, cam, None, flags=cv2.SOLVEPNP_ITERATIVE)
+    except cv2.error:  # degenerate point set
+        ok = False
     if not ok:
         return float("nan"), float("nan")
     yaw, pitch = _angles(rvec)
@@ -75,8 +80,11 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
     if abs(cue) > 0.15 and np.sign(cue) != np.sign(yaw):
         guess = np.degrees(np.arcsin(np.clip(cue, -1, 1)))
         rv0 = np.array([[0.0], [-np.radians(guess)], [0.0]])
-        ok2, rv2, _ = cv2.solvePnP(_MODEL, img, cam, None, rv0, tvec.copy(),
-                                   useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
+        try:
+            ok2, rv2, _ = cv2.solvePnP(_MODEL, img, cam, None, rv0, tvec.copy(),
+                                       useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
+        except cv2.error:
+            ok2 = False
         y2, p2 = _angles(rv2) if ok2 else (float("nan"), float("nan"))
         if ok2 and np.sign(y2) == np.sign(cue):
             return y2, p2

@@ -7,12 +7,14 @@ frame cannot make an action). Thresholds (docs/liveness.md):
 
 - 1 turn left / 2 turn right: yaw toward the requested side (subject's own
   left/right) reaching at least ``TURN_PEAK`` degrees, with a rise and a
-  return of at least ``TURN_SWING`` degrees.
+  return of at least ``TURN_SWING`` degrees, from and back to within
+  ``TURN_REST`` degrees of frontal.
 - 3 nod: pitch down by at least ``nod_threshold`` degrees from the resting
   pitch (median of the first and last fifth of the judged samples) and back
-  up; looking up and back is not a nod.
+  up to within half the threshold of it; looking up and back is not a nod.
 - 4 mouth movement: inner-lip gap / mouth width opening by at least
-  ``MOUTH_SWING`` to at least ``MOUTH_PEAK`` and closing again.
+  ``MOUTH_SWING`` to at least ``MOUTH_PEAK`` and closing again (from and back
+  to ``MOUTH_REST`` or less).
 - 5 blink: eye aspect ratio dropping by at least ``BLINK_DROP`` of its open
   level and reopening within ``BLINK_MAX_S``, with the head within
   ``BLINK_MAX_YAW`` of frontal and ``BLINK_MAX_PITCH`` of its median pitch.
@@ -33,8 +35,12 @@ import numpy as np
 
 TURN_PEAK = 15.0
 TURN_SWING = 12.0
+# A turn starts from and comes back to within TURN_REST of frontal: jitter
+# of a head held in profile is not a turn.
+TURN_REST = 10.0
 MOUTH_PEAK = 0.25
 MOUTH_SWING = 0.18
+MOUTH_REST = 0.15
 # Plain Face Mesh under-reads eyelid closure (a full blink reads as a ~25-30%
 # drop of the eye aspect ratio), so the blink threshold is close to what a
 # squint gives; blinks are told apart by being short.
@@ -72,11 +78,13 @@ class Series:
     mouth: np.ndarray
     eye: np.ndarray
     presence: np.ndarray
+    segment: np.ndarray  # continuous-recording segment id (cuts split them)
 
 
-def excursions(t, x, presence, swing, hold_s, peak_ok=None):
+def excursions(t, x, presence, swing, hold_s, peak_ok=None, rest_max=np.inf):
     """All upward excursions of ``x`` (NaN = no face) with rise and return
-    both >= ``swing``; answers (events, best partial strength)."""
+    both >= ``swing`` that start from and come back to ``rest_max`` or less;
+    answers (events, best partial strength)."""
     ok = ~np.isnan(x)
     t, x, presence = t[ok], x[ok], presence[ok]
     events, best = [], 0.0
@@ -87,14 +95,14 @@ def excursions(t, x, presence, swing, hold_s, peak_ok=None):
         if (k > 0 and x[k - 1] > x[k]) or (k + 1 < n and x[k + 1] > x[k]):
             k += 1
             continue
-        rise = x[k] - x[:k + 1].min()
-        ret = x[k] - x[k:].min()
-        strength = min(rise, ret)
+        lo_before, lo_after = x[:k + 1].min(), x[k:].min()
+        strength = min(x[k] - lo_before, x[k] - lo_after)
         best = max(best, strength)
-        if strength < swing or (peak_ok is not None and not peak_ok(x[k])):
+        if (strength < swing or (peak_ok is not None and not peak_ok(x[k]))
+                or lo_before > rest_max or lo_after > rest_max):
             k += 1
             continue
-        thr = x[k] - swing
+        thr = min(x[k] - swing, rest_max)
         s = int(np.nonzero(x[:k + 1] <= thr)[0][-1])
         e = k + int(np.nonzero(x[k:] <= thr)[0][0])
         # Held: the time spent within half a swing of the peak.
@@ -114,20 +122,20 @@ def _dt(t) -> float:
 
 
 def _signal(action: int, s: Series, nod_threshold: float):
-    """(signal, swing, peak_ok, hold) with excursions pointing up."""
-    # Signals are floored at their resting level (frontal yaw 0, the median
+    """(signal, swing, peak_ok, hold, rest_max) with excursions pointing up."""
+    # Signals are floored (NaN kept: no face is not "frontal") at their resting level (frontal yaw 0, the median
     # pitch at the start and end) so a swing from the opposite side does not count toward the
     # rise: left-right-left is two left turns of the size of each, not more.
     if action == 1:
-        return np.fmax(s.yaw, 0.0), TURN_SWING, (lambda v: v >= TURN_PEAK), HOLD_S
+        return np.maximum(s.yaw, 0.0), TURN_SWING, (lambda v: v >= TURN_PEAK), HOLD_S, TURN_REST
     if action == 2:
-        return np.fmax(-s.yaw, 0.0), TURN_SWING, (lambda v: v >= TURN_PEAK), HOLD_S
+        return np.maximum(-s.yaw, 0.0), TURN_SWING, (lambda v: v >= TURN_PEAK), HOLD_S, TURN_REST
     if action == 3:
         rest = _rest_level(s.pitch)
-        return (np.fmax(s.pitch - rest, 0.0), nod_threshold,
-                (lambda v: v >= nod_threshold / 2), HOLD_S)
+        return (np.maximum(s.pitch - rest, 0.0), nod_threshold,
+                (lambda v: v >= nod_threshold / 2), HOLD_S, nod_threshold / 2)
     if action == 4:
-        return s.mouth, MOUTH_SWING, (lambda v: v >= MOUTH_PEAK), HOLD_S
+        return s.mouth, MOUTH_SWING, (lambda v: v >= MOUTH_PEAK), HOLD_S, MOUTH_REST
     if action == 5:
         eye = s.eye.copy()
         med = np.nanmedian(s.pitch) if np.any(~np.isnan(s.pitch)) else 0.0
@@ -135,7 +143,7 @@ def _signal(action: int, s: Series, nod_threshold: float):
         eye[(np.abs(s.yaw) > BLINK_MAX_YAW) | (np.abs(s.pitch - med) > BLINK_MAX_PITCH)] = np.nan
         base = np.nanpercentile(eye, 75) if np.any(~np.isnan(eye)) else 0.3
         # Relative drop, so the threshold does not depend on eye shape.
-        return 1.0 - eye / max(base, 1e-3), BLINK_DROP, None, 0.0
+        return 1.0 - eye / max(base, 1e-3), BLINK_DROP, None, 0.0, np.inf
     raise ValueError(action)
 
 
@@ -152,7 +160,8 @@ def _rest_level(x: np.ndarray) -> float:
 
 def _subset(s: Series, lo: float, hi: float) -> Series:
     m = (s.t >= lo) & (s.t <= hi)
-    return Series(*(a[m] for a in (s.t, s.found, s.yaw, s.pitch, s.mouth, s.eye, s.presence)))
+    return Series(*(a[m] for a in (s.t, s.found, s.yaw, s.pitch, s.mouth, s.eye, s.presence,
+                                    s.segment)))
 
 
 def judge(actions: list[int], s: Series, windows, nod_threshold: float) -> list[Verdict]:
@@ -166,8 +175,15 @@ def judge(actions: list[int], s: Series, windows, nod_threshold: float) -> list[
             sub = _subset(s, *windows[i])
         else:
             sub = _subset(s, cursor, np.inf)
-        x, swing, peak_ok, hold = _signal(a, sub, nod_threshold)
-        events, best = excursions(sub.t, x, sub.presence, swing, hold, peak_ok)
+        x, swing, peak_ok, hold, rest_max = _signal(a, sub, nod_threshold)
+        # An action cannot span a cut: judge each continuous segment alone.
+        events, best = [], 0.0
+        for seg in np.unique(sub.segment):
+            m = sub.segment == seg
+            ev, b = excursions(sub.t[m], x[m], sub.presence[m], swing, hold, peak_ok, rest_max)
+            events += ev
+            best = max(best, b)
+        events.sort(key=lambda e: e.start)
         coverage = float(sub.found.mean()) if len(sub.t) else 0.0
         if not windows:
             events = [e for e in events if e.start >= cursor]

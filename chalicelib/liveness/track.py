@@ -23,6 +23,16 @@ SECOND_FACE_RATIO = 0.5
 # Switch the track when the detector's largest face is clearly bigger.
 SWITCH_RATIO = 1.3
 CROP_SIDE = 224
+# A face cannot move more than this many face sizes, or change size by more
+# than JUMP_SCALE, between samples at most JUMP_MAX_DT apart in one
+# continuous recording; more means a cut (an edited or spliced video).
+JUMP_SHIFT = 0.8
+JUMP_SCALE = 1.6
+JUMP_MAX_DT = 0.35
+# Across a gap with no face (a profile view the mesh cannot follow, a hand
+# in front of the face) the person may have moved: only larger leaps count.
+GAP_SHIFT = 2.0
+GAP_SCALE = 2.0
 
 
 @dataclass
@@ -41,6 +51,7 @@ class Sample:
     brightness: float = 0.0
     crop: np.ndarray | None = None         # BGR face crop for identity checks
     crop_landmarks: np.ndarray | None = None  # (5, 2) in crop pixels, image order
+    jump: bool = False                     # the face teleported since the last sample
 
 
 @dataclass
@@ -80,9 +91,16 @@ def track(frames, frame_size: tuple[int, int]) -> Track:
     out = Track(frame_size=frame_size)
     roi = None
     prev_patch = None
+    last = None
     for i, fr in enumerate(frames):
         roi = _measure(fr, i, det, mesh_model, out, roi)
         s = out.samples[-1]
+        if s.found:
+            if last is not None:
+                near = s.t - last.t <= JUMP_MAX_DT
+                s.jump = _jumped(last.box, s.box, JUMP_SHIFT if near else GAP_SHIFT,
+                                 JUMP_SCALE if near else GAP_SCALE)
+            last = s
         # Motion of the face region between consecutive samples; a frozen
         # frame (photo attack, still image re-encoded) stays near 0.
         if s.found:
@@ -128,7 +146,10 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     pts_full[:, :2] *= inv
     s.found = True
     s.presence = mesh.presence
-    s.yaw, s.pitch = geometry.head_pose(pts_full, out.frame_size)
+    # The decoded frame's own size: phone clips carry a rotation that FFmpeg
+    # applies, so the container's width/height may be swapped.
+    h, w = fr.bgr.shape[:2]
+    s.yaw, s.pitch = geometry.head_pose(pts_full, (w * inv, h * inv))
     s.mouth = geometry.mouth_open(pts)
     s.eye = geometry.eye_open(pts)
     lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
@@ -149,6 +170,12 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     if score > out.best_score:
         out.best_score, out.best_frame, out.best_index = score, fr.bgr, len(out.samples) - 1
     return next_roi
+
+
+def _jumped(a, b, max_shift: float, max_scale: float) -> bool:
+    sa, sb = max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])
+    shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
+    return bool(shift > max_shift * max(sa, sb) or max(sa, sb) > max_scale * min(sa, sb))
 
 
 def _overlaps(face: Face, roi) -> bool:

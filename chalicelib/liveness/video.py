@@ -116,8 +116,11 @@ class Video:
         idx = 0
         scale = min(1.0, MAX_SIDE / max(self.width, self.height))
         while True:
-            if not self.cap.grab():
-                break
+            try:
+                if not self.cap.grab():
+                    break
+            except cv2.error as exc:  # a corrupt packet FFmpeg cannot skip
+                raise _fail("a frame could not be decoded") from exc
             # Timestamps from the index: CAP_PROP_POS_MSEC is unreliable for
             # several containers, and variable-rate phone video is close
             # enough to its nominal rate for action timing.
@@ -127,8 +130,11 @@ class Video:
                 raise _duration_error(t)
             if t + 1e-6 < next_t:
                 continue
-            ok, bgr = self.cap.retrieve()
-            if not ok or bgr is None:
+            try:
+                ok, bgr = self.cap.retrieve()
+            except cv2.error as exc:
+                raise _fail("a frame could not be decoded") from exc
+            if not ok or bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
                 continue
             next_t += step * max(1, int((t - next_t) / step) + 1)
             if scale < 1.0:

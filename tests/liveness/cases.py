@@ -6,14 +6,19 @@ measured; see docs/liveness.md "Test suite"), not from running the service:
 - liveportrait/d3.mp4: turns to HER right (nose toward the image's left)
   0.0-1.0 s, back to frontal, turns to HER left 4.5-6.3 s (~17 degrees),
   small right turn (~13 degrees, under the 15 degree threshold) 6.6-7.8 s.
-- talking/WDA_KatieHill_000.mp4: turns to her right ~27 degrees at 1.4 s and
-  back, talks (mouth cycles) throughout.
+- talking/WDA_KatieHill_000.mp4: turns to her right ~27 degrees at 1.4 s,
+  stays turned, comes back to frontal by ~3.8 s; talks (mouth cycles)
+  throughout.
 - liveportrait/d12.mp4: wide mouth opening and closing (ratio up to ~0.6).
 - liveportrait/d9.mp4: 9.4-12.9 s chin goes down ~12 degrees and back up.
 - liveportrait/d0.mp4: nearly static face.
 - replay/real.mov: webcam, turns to his left (~6.3 s), then far to his
   right (7.0-8.8 s, profile), then far left; replay/fake.mp4 is the same
   person replayed on a phone screen held in front of the camera.
+- talking/short_hamilton_clip.mp4: a stage recording with shot changes
+  (a singer far away, a man's profile close-up, Lin-Manuel Miranda, the
+  audience): several people, not one continuous recording; Miranda turns
+  to his left and back at 5.0-6.0 s.
 """
 from __future__ import annotations
 
@@ -97,10 +102,16 @@ CASES: list[Case] = [
     Case("frozen_frontal_frame", lambda: d3().freeze(0.0, 3.0).encode("frozen_front"), "4",
          False, [False], {6}),
     Case("static_d0_turn", lambda: original("liveportrait/d0.mp4"), "1", False, [False], {6}),
-    Case("splice_two_people", lambda: d3(4.0, 6.8).then(Clip.load(KATIE, 0.8, 3.0))
+    Case("splice_two_people", lambda: d3(4.0, 6.8).then(Clip.load(KATIE, 0.8, 4.2))
          .encode("splice2"), "1,2", False, [True, True], {7}),
     Case("splice_same_person", lambda: d3(0.0, 2.2).then(d3(4.0, 6.8)).encode("splice1"),
          "2,1", True, [True, True]),
+    Case("held_in_profile_no_turn", lambda: Clip.load("replay/real.mov", 7.1, 8.6).encode("rp"),
+         "2", False, [False], {1}),
+    # Miranda does turn to his left (5.0-6.0 s), but the clip is cut
+    # together from shots of several people: not alive.
+    Case("stage_multi_shot", lambda: original("talking/short_hamilton_clip.mp4"), "1",
+         False, [True], {1, 4, 5, 7}),
     Case("replay_phone_screen", lambda: original("replay/fake.mp4"), "1,2", False,
          [False, False], {5, 6}),
     Case("webcam_left_right", lambda: original("replay/real.mov"), "1,2", True, [True, True]),

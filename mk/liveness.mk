@@ -1,0 +1,10 @@
+# Liveness (owner: liveness). Models come from `make models` (models/convert_mediapipe.py).
+.PHONY: bench-liveness test-liveness
+
+# Labelled clip suite: accuracy and processing seconds per 5 s of video
+# (needs ../shared/datasets/liveness; last line is a JSON summary).
+bench-liveness: models
+	$(PYBIN) bench/liveness_clips.py
+
+test-liveness: models
+	$(PYBIN) -m pytest -q tests/liveness
