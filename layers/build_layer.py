@@ -184,7 +184,15 @@ def build_deps(wheels: list[Path], out: Path) -> dict:
             "before_pyc": before_pyc, "final": dir_size(site)}
 
 
-def build_models(src: Path, out: Path) -> int:
+def roles_used_by_code() -> set[str]:
+    """Manifest roles some module names literally (e.g. model_entry("detector"))."""
+    text = "\n".join(f.read_text(errors="replace") for f in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]
+                     if f.exists())
+    return set(re.findall(r"[\"']([a-z][a-z0-9_]*)[\"']", text))
+
+
+def build_models(src: Path, out: Path) -> tuple[int, list[str]]:
+    """Copy the models the code can load; answer (size, roles left out)."""
     dest = out / "models"
     shutil.rmtree(out, ignore_errors=True)
     dest.mkdir(parents=True)
@@ -192,19 +200,22 @@ def build_models(src: Path, out: Path) -> int:
     if not manifest.exists():
         raise SystemExit(f"{manifest} missing: run `make models` first")
     data = json.loads(manifest.read_text())
-    files = data.get("models", {})
     if "calibration" not in data and not (src / "calibration.json").exists():
         # Without it compare/search answer FRS.0018 (chalicelib/vision/calibration.py);
         # deploy/package.py ships models/calibration.json in the function zip.
         log("warning: no similarity calibration (models/calibration.json or manifest): "
             "compare/search would answer FRS.0018")
-    shutil.copy2(manifest, dest / "manifest.json")
-    for name, entry in files.items():
+    used = roles_used_by_code()
+    # Optional builds (e.g. `make models-int8`) no code selects are dead weight on Lambda.
+    left_out = sorted(r for r in data.get("models", {}) if r not in used)
+    data["models"] = {r: e for r, e in data.get("models", {}).items() if r in used}
+    for name, entry in data["models"].items():
         f = src / entry["file"]
         if not f.exists():
             raise SystemExit(f"model {name}: {f} missing: run `make models`")
         shutil.copy2(f, dest / f.name)
-    return dir_size(out)
+    (dest / "manifest.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return dir_size(out), left_out
 
 
 def zip_dir(src: Path, dest: Path) -> int:
@@ -329,6 +340,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(BUILD))
     ap.add_argument("--wheels", help="wheel cache (default OUT/wheels)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--no-gate", action="store_true",
+                    help="report an over-limit size but exit 0 (to test code on an oversized layer)")
     a = ap.parse_args(argv)
     out = Path(a.out)
     with_cv2 = code_imports_cv2() if a.opencv == "auto" else a.opencv == "yes"
@@ -336,7 +349,9 @@ def main(argv=None) -> int:
     log(f"layer build: python3.11 / Amazon Linux 2, opencv={'yes' if with_cv2 else 'no'}")
     wheels = fetch_wheels(read_pins(with_cv2), Path(a.wheels) if a.wheels else out / "wheels", a.offline)
     deps = build_deps(wheels, out / "deps")
-    models = build_models(Path(a.models), out / "models")
+    models, left_out = build_models(Path(a.models), out / "models")
+    if left_out:
+        log(f"  models not referenced by the code, left out of the layer: {', '.join(left_out)}")
     deps_zip = zip_dir(out / "deps", out / "deps-layer.zip")
     models_zip = zip_dir(out / "models", out / "models-layer.zip")
     func, func_src = function_size()
@@ -366,7 +381,7 @@ def main(argv=None) -> int:
     figures = {"opencv": with_cv2, "deps_bytes": deps["final"], "models_bytes": models,
                "function_bytes": func, "total_bytes": total, "deps_zip_bytes": deps_zip,
                "models_zip_bytes": models_zip, "per_package_bytes": per_pkg,
-               "wheels": [w.name for w in wheels]}
+               "wheels": [w.name for w in wheels], "models_left_out": left_out}
     if a.smoke:
         figures["smoke"] = smoke(out, with_cv2)
         log(f"  smoke: {json.dumps(figures['smoke'])}")
@@ -375,7 +390,7 @@ def main(argv=None) -> int:
     if total > LIMIT_BYTES:
         log(f"FAIL: {total / MB:.1f} MB exceeds Lambda's {LIMIT_BYTES // MB} MB unzipped limit"
             + (" (opencv-python-headless alone is ~144 MB; see docs/deploy.md)" if with_cv2 else ""))
-        return 1
+        return 0 if a.no_gate else 1
     if total > GOAL_BYTES:
         log(f"note: within the limit but above the {GOAL_BYTES // MB} MB goal")
     else:

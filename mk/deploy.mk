@@ -5,7 +5,8 @@
 #   make package STAGE=prod    build/package-prod/sam.json + zips, offline
 #   make bench-cold-start      fresh-interpreter time to the first detect/compare/search
 #   make test-deploy           tests/deploy
-.PHONY: layer layer-smoke policy package bench-cold-start test-deploy
+#   make test-on-layer         the API/vision suites on the layer's (older) numpy/onnxruntime/Pillow
+.PHONY: layer layer-smoke policy package bench-cold-start test-deploy test-on-layer
 
 STAGE ?= prod
 # auto: include opencv-python-headless only if the code imports cv2.
@@ -30,3 +31,8 @@ bench-cold-start: models
 
 test-deploy: venv
 	$(PYBIN) -m pytest -q tests/deploy
+
+# --no-gate: an over-limit layer is still worth testing the code against.
+test-on-layer: models
+	$(PYBIN) layers/build_layer.py --opencv $(LAYER_OPENCV) --smoke --no-gate
+	$(PYBIN) layers/test_on_layer.py -q tests/api tests/vision
