@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 
@@ -233,7 +234,7 @@ def main(argv=None) -> dict:
             f" x {dim} float32 vectors alone are {vectors.nbytes / 2**20:.0f} MiB,"
             f" held once by this script and once by the store's cache)")
 
-        reopen_ms = reopen_cpu = None
+        reopen_ms = reopen_cpu = cache_mib = None
         if args.backend == "embedded":  # a fresh process's first search: cache from disk
             store.close()
             store = make_store(args.backend)
@@ -242,6 +243,16 @@ def main(argv=None) -> dict:
             reopen_ms, reopen_cpu = (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
             log(f"first search after reopening (cache rebuilt from SQLite): {reopen_ms:.0f} ms"
                 f" (CPU {reopen_cpu:.0f} ms)")
+            # The cache's own footprint: everything allocated (numpy included)
+            # by one more cold first search and still held afterwards.
+            store.close()
+            store = make_store(args.backend)
+            tracemalloc.start()
+            store.search(project, name, queries[1], args.top_n)
+            cache_mib = tracemalloc.get_traced_memory()[0] / 2**20
+            tracemalloc.stop()
+            log(f"store cache for {len(vectors)} faces: {cache_mib:.0f} MiB"
+                f" (vectors {vectors.nbytes / 2**20:.0f} MiB)")
         store.delete_project(project)
     finally:
         store.close()
@@ -263,6 +274,7 @@ def main(argv=None) -> dict:
                "reopen_first_search_ms": None if reopen_ms is None else round(reopen_ms, 1),
                "reopen_first_search_cpu_ms": None if reopen_cpu is None else round(reopen_cpu, 1),
                "rss_mib": round(rss_after, 1),
+               "store_cache_mib": None if cache_mib is None else round(cache_mib, 1),
                "loadavg_1m": [round(load_start, 1), round(os.getloadavg()[0], 1)],
                "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
                "goal_p50_ms": 10,

@@ -99,6 +99,11 @@ class EmbeddedStore(FaceSetStore):
                         conn.execute(stmt)
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                              (SCHEMA_VERSION,))
+                (found,) = conn.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if found != SCHEMA_VERSION:
+                    raise RuntimeError(f"{self.path} has store schema {found}, this code"
+                                       f" reads {SCHEMA_VERSION}")
 
     # -- connections -------------------------------------------------------------
     @contextlib.contextmanager
@@ -351,7 +356,9 @@ class EmbeddedStore(FaceSetStore):
         sid, version, epoch, fields, dim = row
         with self._cache_lock:
             cols = self._cache.get(sid)
-            if cols is not None and cols.version != version:
+            # A cache ahead of this transaction's snapshot (another thread
+            # caught it up meanwhile) holds a later committed state: use it.
+            if cols is not None and cols.version < version:
                 if cols.version < epoch:  # the log no longer covers the gap
                     cols = None
                 else:

@@ -254,3 +254,59 @@ def test_change_log_is_bounded(data_dir, monkeypatch):
     s.delete_face_set("p", "set1")
     db.close()
     s.close()
+
+
+def test_threads_search_while_writing(data_dir):
+    """Searches racing adds, updates and deletes in one process never fail or
+    return a face that was never added, and the cache ends equal to the disk.
+    (A stress test: it catches gross errors, it cannot prove there is no race.)"""
+    import threading
+    s = EmbeddedStore(data_dir)
+    s.create_face_set(info("p"), 10_000)
+    vecs = unit_vectors(600, seed=21)
+    s.add_faces("p", "set1", [face(i, vecs[i], {"age": i % 10}) for i in range(100)])
+    errors_seen = []
+
+    def writer(w):
+        rng = random.Random(w)
+        try:
+            for k in range(25):
+                base = 100 + w * 125 + k * 5
+                s.add_faces("p", "set1", [face(i, vecs[i], {"age": i % 10}) for i in range(base, base + 5)])
+                try:
+                    s.update_face("p", "set1", f"F{rng.randrange(100):07d}", None,
+                                  {"age": rng.randrange(10)})
+                except FrsError as e:  # another writer may have deleted it
+                    assert e.code == errors.FACE_ID_NOT_FOUND
+                s.delete_faces("p", "set1", Match("face_id", f"F{rng.randrange(base + 5):07d}"))
+        except Exception as e:  # noqa: BLE001
+            errors_seen.append(e)
+
+    def searcher(r):
+        rng = random.Random(100 + r)
+        try:
+            for _ in range(60):
+                hits = s.search("p", "set1", vecs[rng.randrange(600)], 50,
+                                where=rng.choice([None, Range("age", 3, 7, True, False)]))
+                assert all(int(h.face.face_id[1:]) < 600 for h in hits)
+                assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+        except Exception as e:  # noqa: BLE001
+            errors_seen.append(e)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    threads += [threading.Thread(target=searcher, args=(r,)) for r in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors_seen
+    stored = {f.face_id: f for f in s.list_faces("p", "set1", 0, 10_000)}
+    q = vecs[0]
+    want = sorted(stored, key=lambda fid: -float(vecs[int(fid[1:])] @ q))
+    hits = s.search("p", "set1", q, 10_000)
+    assert [h.face.face_id for h in hits] == want
+    assert all(h.face.external_fields == stored[h.face.face_id].external_fields for h in hits)
+    fresh = EmbeddedStore(data_dir)  # and another process agrees
+    assert [h.face.face_id for h in fresh.search("p", "set1", q, 10_000)] == want
+    fresh.close()
+    s.close()
