@@ -14,7 +14,7 @@ import threading
 from chalicelib.errors import PROJECT_MISMATCH, FrsError
 
 from . import bootstrap, ratelimit, signature, tokens
-from .credentials import get_store
+from .credentials import PROJECT, get_store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,12 @@ def authenticate(request) -> str:
     store = get_store()
     token = request.headers.get("x-auth-token")
     if token:
-        return tokens.verify(store, token)["pid"]
+        pid = tokens.verify(store, token)["pid"]
+        # A purged project's tokens must die with it; the cached read keeps
+        # this to one store round trip per project per cache period.
+        if store.get(PROJECT, pid, cached=True) is None:
+            raise tokens.invalid("the project no longer exists")
+        return pid
     if request.headers.get("authorization"):
         return signature.verify(request, store.secret_for)
     raise signature.refuse("no X-Auth-Token or Authorization header")

@@ -155,3 +155,13 @@ def test_token_header_wins_over_authorization(store, proj):
     req = raw_request("GET", f"/v2/{proj['id']}/face-sets",
                       {"x-auth-token": tok, "authorization": "garbage"})
     assert authorize(req, proj["id"]) == {}
+
+
+def test_token_of_a_deleted_project_refused(store, proj):
+    tok, _ = tokens.issue(store, proj["id"], "u1")
+    req = raw_request("GET", f"/v2/{proj['id']}/face-sets", {"x-auth-token": tok})
+    authorize(req, proj["id"])
+    store.delete("project", proj["id"])  # what a privacy purge does
+    with pytest.raises(FrsError) as e:
+        authorize(req, proj["id"])
+    assert (e.value.code, e.value.status) == ("FRS.0002", 403)
