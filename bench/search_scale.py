@@ -14,7 +14,8 @@ last line of output is one JSON object.
 
 Latencies are wall-clock. Each search's CPU time (``process_time``, all threads) is reported
 next to it: on a shared, overloaded machine wall time mostly measures waiting
-for a core, CPU time what the search itself costs. The load average is in the
+for a core, CPU time what the search itself costs (for a remote backend such
+as OpenSearch, only the client's share). The load average is in the
 summary so figures can be read in context.
 """
 from __future__ import annotations
@@ -231,8 +232,8 @@ def main(argv=None) -> dict:
             f" {after['update']} / {after['delete']} ms")
         rss_after = rss_mib()
         log(f"RSS {rss_after:.0f} MiB (before adding {rss_before:.0f} MiB; the {len(vectors)}"
-            f" x {dim} float32 vectors alone are {vectors.nbytes / 2**20:.0f} MiB,"
-            f" held once by this script and once by the store's cache)")
+            f" x {dim} float32 vectors alone are {vectors.nbytes / 2**20:.0f} MiB, held by this"
+            f" script{' and again by the store cache' if args.backend == 'embedded' else ''})")
 
         reopen_ms = reopen_cpu = cache_mib = None
         if args.backend == "embedded":  # a fresh process's first search: cache from disk
