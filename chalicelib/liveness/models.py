@@ -180,31 +180,70 @@ def roi_from_mesh(mesh: Mesh) -> tuple:
     return roi_from_points(p[263], p[33], (lo + hi) / 2, side)
 
 
+def _warp(rgb: np.ndarray, roi: tuple, size: int):
+    """Crop ``roi`` (cx, cy, side, angle) to size x size; answers the crop and
+    the frame->crop affine matrix."""
+    cx, cy, side, ang = roi
+    c, s = np.cos(ang), np.sin(ang)
+    k = size / max(side, 1.0)
+    # frame -> crop: rotate by -ang about the ROI centre, scale, centre
+    m = np.array([[c * k, s * k, 0.0], [-s * k, c * k, 0.0]])
+    m[:, 2] = np.array([size / 2, size / 2]) - m[:, :2] @ np.array([cx, cy])
+    crop = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+    return crop, m
+
+
 class FaceMesh:
     def __init__(self):
         self.sess = load_session("face_mesh")
 
     def run(self, rgb: np.ndarray, roi: tuple) -> Mesh:
-        cx, cy, side, ang = roi
-        c, s = np.cos(ang), np.sin(ang)
-        k = MESH_SIZE / max(side, 1.0)
-        # frame -> crop: rotate by -ang about the ROI centre, scale, centre
-        m = np.array([[c * k, s * k, 0.0], [-s * k, c * k, 0.0]])
-        m[:, 2] = np.array([MESH_SIZE / 2, MESH_SIZE / 2]) - m[:, :2] @ np.array([cx, cy])
-        crop = cv2.warpAffine(rgb, m, (MESH_SIZE, MESH_SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
+        crop, m = _warp(rgb, roi, MESH_SIZE)
         x = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         raw, flag = self.sess.run(None, {"input": x})
         pts = raw.reshape(468, 3).astype(np.float64)
         inv = cv2.invertAffineTransform(m)
         xy = pts[:, :2] @ inv[:, :2].T + inv[:, 2]
-        z = pts[:, 2:3] / k
+        z = pts[:, 2:3] / (MESH_SIZE / max(roi[2], 1.0))
         presence = float(1 / (1 + np.exp(-np.clip(flag.reshape(-1)[-1], -80, 80))))
         return Mesh(np.hstack([xy, z]), presence)
 
 
+IRIS_SIZE = 64
+IRIS_ROI_SCALE = 2.3
+
+
+class Iris:
+    """MediaPipe iris/eyelid model: 71 eye-region points per eye. Its lids
+    follow a closing eye much better than the face mesh's (used for blinks)."""
+
+    def __init__(self):
+        self.sess = load_session("iris")
+
+    def eyelids(self, rgb: np.ndarray, corner_a, corner_b, flip: bool) -> np.ndarray:
+        """(16, 2) frame points: 0-8 lower lid from corner_a to corner_b,
+        9-15 upper lid. ``flip`` for the image-right eye (the model knows one
+        side only)."""
+        a, b = np.asarray(corner_a, float), np.asarray(corner_b, float)
+        d = b - a
+        side = IRIS_ROI_SCALE * max(abs(d[0]), abs(d[1]), 1.0)
+        centre = (a + b) / 2
+        crop, m = _warp(rgb, (centre[0], centre[1], side, float(np.arctan2(d[1], d[0]))), IRIS_SIZE)
+        if flip:
+            crop = crop[:, ::-1]
+        x = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        contour = self.sess.run(None, {"input": np.ascontiguousarray(x)})[0].reshape(71, 3)[:16, :2]
+        contour = contour.astype(np.float64)
+        if flip:
+            contour[:, 0] = IRIS_SIZE - contour[:, 0]
+        inv = cv2.invertAffineTransform(m)
+        return contour @ inv[:, :2].T + inv[:, 2]
+
+
 _lock = threading.Lock()
 _models: tuple[Detector, FaceMesh] | None = None
+_iris: Iris | None = None
 
 
 def get_models() -> tuple[Detector, FaceMesh]:
@@ -213,3 +252,11 @@ def get_models() -> tuple[Detector, FaceMesh]:
         if _models is None:
             _models = (Detector(), FaceMesh())
         return _models
+
+
+def get_iris() -> Iris:
+    global _iris
+    with _lock:
+        if _iris is None:
+            _iris = Iris()
+        return _iris

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from chalicelib.liveness import geometry
-from chalicelib.liveness.models import Face, get_models, roi_from_face, roi_from_mesh
+from chalicelib.liveness.models import Face, get_iris, get_models, roi_from_face, roi_from_mesh
 from chalicelib.liveness.video import Frame
 
 DETECT_EVERY = 3
@@ -52,6 +52,7 @@ class Sample:
     crop: np.ndarray | None = None         # BGR face crop for identity checks
     crop_landmarks: np.ndarray | None = None  # (5, 2) in crop pixels, image order
     jump: bool = False                     # the face teleported since the last sample
+    mesh: np.ndarray | None = None         # (468, 3) points of this frame (transient)
 
 
 @dataclass
@@ -86,8 +87,11 @@ def _crop(bgr, box, pts5):
     return crop, pts5 * k + m[:, 2]
 
 
-def track(frames, frame_size: tuple[int, int]) -> Track:
+def track(frames, frame_size: tuple[int, int], eyelids: bool = False) -> Track:
+    """``eyelids``: measure eye openness with the iris model (for blinks)
+    instead of the mesh's eye points."""
     det, mesh_model = get_models()
+    iris = get_iris() if eyelids else None
     out = Track(frame_size=frame_size)
     roi = None
     prev_patch = None
@@ -95,6 +99,9 @@ def track(frames, frame_size: tuple[int, int]) -> Track:
     for i, fr in enumerate(frames):
         roi = _measure(fr, i, det, mesh_model, out, roi)
         s = out.samples[-1]
+        if iris is not None and s.found:
+            s.eye = _eyelids(iris, fr.bgr, s.mesh)
+        s.mesh = None  # only needed above; keeps the track small
         if s.found:
             if last is not None:
                 near = s.t - last.t <= JUMP_MAX_DT
@@ -152,6 +159,7 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     s.yaw, s.pitch = geometry.head_pose(pts_full, (w * inv, h * inv))
     s.mouth = geometry.mouth_open(pts)
     s.eye = geometry.eye_open(pts)
+    s.mesh = pts
     lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
     box_small = np.array([lo[0], lo[1], hi[0], hi[1]])
     s.box = box_small * inv
@@ -170,6 +178,15 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     if score > out.best_score:
         out.best_score, out.best_frame, out.best_index = score, fr.bgr, len(out.samples) - 1
     return next_roi
+
+
+def _eyelids(iris, bgr, pts) -> float:
+    """Lid gap of the better-seen eye (the wider one: a turned head hides
+    the far eye); one eye is enough for a blink and halves the cost."""
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if np.linalg.norm(pts[33, :2] - pts[133, :2]) >= np.linalg.norm(pts[362, :2] - pts[263, :2]):
+        return geometry.lid_open(iris.eyelids(rgb, pts[33, :2], pts[133, :2], flip=False))
+    return geometry.lid_open(iris.eyelids(rgb, pts[362, :2], pts[263, :2], flip=True))
 
 
 def _jumped(a, b, max_shift: float, max_scale: float) -> bool:

@@ -11,7 +11,10 @@ measured; see docs/liveness.md "Test suite"), not from running the service:
   throughout.
 - liveportrait/d12.mp4: wide mouth opening and closing (ratio up to ~0.6).
 - liveportrait/d9.mp4: 9.4-12.9 s chin goes down ~12 degrees and back up.
-- liveportrait/d0.mp4: nearly static face.
+- liveportrait/d0.mp4: nearly static face; blinks once at ~2.6 s.
+- talking/WDA_AlexandriaOcasioCortez_000.mp4: talks, blinks at ~3.2, 3.9,
+  4.4 s (eyes seen shut on those frames).
+- liveportrait/d9.mp4 also blinks at ~6.5 s and ~12.9 s.
 - replay/real.mov: webcam, turns to his left (~6.3 s), then far to his
   right (7.0-8.8 s, profile), then far left; replay/fake.mp4 is the same
   person replayed on a phone screen held in front of the camera.
@@ -96,6 +99,16 @@ CASES: list[Case] = [
          .encode("d9_nod_r"), "3", True, [True]),
     Case("d9_nod_above_threshold_20", lambda: Clip.load("liveportrait/d9.mp4", 8.5, 13.5)
          .encode("d9_nod"), "3", False, [False], {6}, nod_threshold=20),
+    # Blinks (eyelids from the iris model).
+    Case("d0_blink", lambda: original("liveportrait/d0.mp4"), "5", True, [True]),
+    Case("aoc_blink_cut", lambda: Clip.load("talking/WDA_AlexandriaOcasioCortez_000.mp4", 3.0, 4.2)
+         .encode("aoc_blink"), "5", True, [True]),
+    Case("d9_blink_mirrored", lambda: Clip.load("liveportrait/d9.mp4", 5.5, 7.5).mirror()
+         .encode("d9_blink_m"), "5", True, [True]),
+    Case("frozen_open_eyes_blink", lambda: d3().freeze(0.0, 3.0).encode("frozen_front"), "5",
+         False, [False], {6}),
+    Case("d0_mouth_then_blink", lambda: original("liveportrait/d0.mp4"), "4,5", True,
+         [True, True]),
     # Attacks and weak input.
     Case("frozen_turned_frame", lambda: d3().freeze(5.6, 3.0).encode("frozen_turn"), "1",
          False, [False], {6}),
