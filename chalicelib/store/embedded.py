@@ -119,6 +119,8 @@ class EmbeddedStore(FaceSetStore):
                                    check_same_thread=False)
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=60000")
+            # After a checkpoint, shrink a WAL that a bulk load made large.
+            conn.execute("PRAGMA journal_size_limit=67108864")
             with self._pool_lock:
                 self._all.append(conn)
         try:
@@ -239,6 +241,8 @@ class EmbeddedStore(FaceSetStore):
                     " box_w, box_h, fields, vector, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [r + (sid,) for r in rows])
             except sqlite3.IntegrityError as e:
+                if "UNIQUE" not in str(e):
+                    raise
                 raise FrsError(errors.INTERNAL, f"Duplicate face_id in face set {name}.") from e
             conn.execute("UPDATE face_sets SET face_number=face_number+?, dim=?,"
                          " version=version+1 WHERE sid=?", (len(rows), dim, sid))
