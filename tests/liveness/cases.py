@@ -153,6 +153,11 @@ CASES: list[Case] = [
     Case("truncated_mp4", lambda: original("liveportrait/d3.mp4")[:20000], "1",
          expect_error="FRS.0701"),
     Case("no_face_noise", _noise_clip, "1", expect_error="FRS.0707"),
+    Case("two_people_side_by_side", lambda: d3(4.0, 6.8).beside(Clip.load(KATIE, 0.8, 4.2))
+         .encode("two_faces"), "1", expect_error="FRS.0709"),
+    # d3 at 64 px: the face is ~38 px, under the 40 px the mesh needs.
+    Case("face_too_small", lambda: d3(4.0, 6.8).shrink(64, 480).encode("tiny"), "1",
+         expect_error="FRS.0708"),
     Case("window_after_end", lambda: d3(0.0, 2.2).encode("d3_right"), "2",
          action_time="5000-7000", expect_error="FRS.0703"),
 ]

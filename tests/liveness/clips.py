@@ -81,6 +81,24 @@ class Clip:
         o = other.resample(self.fps)
         return Clip(self.frames + [cv2.resize(f, (w, h)) for f in o.frames], self.fps)
 
+    def beside(self, other: "Clip") -> "Clip":
+        """Two people side by side in one frame (``other`` resampled/resized)."""
+        h, w = self.frames[0].shape[:2]
+        o = other.resample(self.fps).frames
+        n = min(len(self.frames), len(o))
+        return Clip([np.hstack([self.frames[i], cv2.resize(o[i], (w, h))]) for i in range(n)],
+                    self.fps)
+
+    def shrink(self, side: int, canvas: int) -> "Clip":
+        """Scale to ``side`` px and paste in the middle of a grey canvas."""
+        out = []
+        for f in self.frames:
+            c = np.full((canvas, canvas, 3), 128, np.uint8)
+            o = (canvas - side) // 2
+            c[o:o + side, o:o + side] = cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA)
+            out.append(c)
+        return Clip(out, self.fps)
+
     def encode(self, name: str, fourcc: str = "mp4v", ext: str = "mp4") -> bytes:
         path = TMP / f"{name}.{ext}"
         h, w = self.frames[0].shape[:2]
