@@ -99,11 +99,12 @@ def stage_source(stage: str, dest: Path) -> Path:
     shutil.copytree(ROOT / "chalicelib", dest / "chalicelib",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     # chalicelib/vision/calibration.py reads <code root>/models/calibration.json
-    # (the model files themselves come from the models layer).
+    # (the model files themselves come from the models layer). Chalice zips
+    # only app.py, chalicelib/ and the contents of vendor/, hence vendor/models/.
     calib = ROOT / "models" / "calibration.json"
     if calib.exists():
-        (dest / "models").mkdir()
-        shutil.copy2(calib, dest / "models" / "calibration.json")
+        (dest / "vendor" / "models").mkdir(parents=True)
+        shutil.copy2(calib, dest / "vendor" / "models" / "calibration.json")
     shutil.copy2(policy.CONFIG, dest / ".chalice" / "config.json")
     for f in (ROOT / ".chalice").glob("policy-*.json"):
         shutil.copy2(f, dest / ".chalice" / f.name)
