@@ -80,6 +80,12 @@ def _convert_tflite(tflite_bytes: bytes, rename: dict[str, str]) -> onnx.ModelPr
         node.output[:] = [rename.get(n, n) for n in node.output]
     for v in list(g.input) + list(g.output):
         v.name = rename.get(v.name, v.name)
+    # tflite2onnx emits initialisers and value_info in set order (varies with
+    # the hash seed); sorting makes the bytes, hence the sha256, reproducible.
+    for field in (g.initializer, g.value_info):
+        items = sorted(field, key=lambda t: t.name)
+        del field[:]
+        field.extend(items)
     onnx.checker.check_model(model, full_check=True)
     return model
 
