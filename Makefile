@@ -18,8 +18,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-build.txt
 
 venv: $(VENV)/.installed
 
+# OPT_IN=passive_liveness also builds the opt-in silent-liveness model (README, Models).
 models: venv
-	$(PYBIN) -m models.build
+	FRS_OPT_IN_MODELS=$(OPT_IN) $(PYBIN) -m models.build
 
 serve: models
 	$(PYBIN) -m chalicelib.serve_banner
@@ -28,6 +29,8 @@ serve: models
 # Area-specific targets (opensearch, bench-*, layer, package, fuzz) live in mk/.
 -include mk/*.mk
 
+# The suite also covers the opt-in silent-liveness model.
+test test-fast: OPT_IN = passive_liveness
 # The whole suite. The store contract and OpenSearch suites need a real node:
 # start one (or reuse a running one) and stop only what was started here.
 test: models

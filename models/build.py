@@ -26,6 +26,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CONVERTERS = ["centerface", "dlib_resnet", "mediapipe"]
+# Built only when asked for (--opt-in NAME or FRS_OPT_IN_MODELS=NAME,...):
+# weights of unclear provenance are a choice the user makes, never a default.
+OPT_IN_CONVERTERS = ["passive_liveness"]
 CACHE = HERE / ".cache"
 MANIFEST = "manifest.json"
 CALIBRATION = HERE / "calibration.json"
@@ -86,7 +89,8 @@ def converter_path(name: str) -> Path:
     return HERE / f"convert_{name}.py"
 
 
-def run(force: bool = False, check: bool = False, int8: bool = False) -> int:
+def run(force: bool = False, check: bool = False, int8: bool = False,
+        opt_in: tuple[str, ...] = ()) -> int:
     out = model_dir()
     out.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(out)
@@ -94,7 +98,11 @@ def run(force: bool = False, check: bool = False, int8: bool = False) -> int:
     failures: list[str] = []
     changed = False
 
-    for name in CONVERTERS:
+    unknown = set(opt_in) - set(OPT_IN_CONVERTERS)
+    if unknown:
+        log(f"ERROR: unknown opt-in model(s) {sorted(unknown)}; choose from {OPT_IN_CONVERTERS}")
+        return 2
+    for name in CONVERTERS + [n for n in OPT_IN_CONVERTERS if n in opt_in]:
         path = converter_path(name)
         if not path.exists():
             log(f"WARNING: models/convert_{name}.py does not exist yet; skipping it")
@@ -191,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="only verify outputs and checksums; exit 1 if anything needs building")
     ap.add_argument("--int8", action="store_true",
                     help="also write the optional static-int8 embedder (models/quantize.py)")
+    ap.add_argument("--opt-in", action="append", default=[], metavar="NAME",
+                    help=f"also build an opt-in model ({', '.join(OPT_IN_CONVERTERS)}); "
+                         "env FRS_OPT_IN_MODELS=NAME,... does the same")
     args = ap.parse_args(argv)
-    return run(force=args.force, check=args.check, int8=args.int8)
+    env = [n.strip() for n in os.environ.get("FRS_OPT_IN_MODELS", "").split(",") if n.strip()]
+    return run(force=args.force, check=args.check, int8=args.int8,
+               opt_in=tuple(args.opt_in) + tuple(env))
 
 
 if __name__ == "__main__":

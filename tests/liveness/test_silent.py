@@ -14,6 +14,13 @@ from tests.liveness.clips import LIVENESS, MissingClip, source
 SPOOF = LIVENESS.parent / "spoof"
 
 
+@pytest.fixture(autouse=True)
+def passive_model():
+    from chalicelib.liveness.models import has_model
+    if not has_model("passive_liveness"):
+        pytest.skip("opt-in model not built: make models OPT_IN=passive_liveness")
+
+
 def _spoof(name: str) -> np.ndarray:
     p = SPOOF / name
     if not p.is_file():
