@@ -9,11 +9,13 @@ documents (Appendix "Error Codes").
 class FrsError(Exception):
     """A documented FRS (or API gateway) error."""
 
-    def __init__(self, code: str, msg: str, status: int | None = None):
+    def __init__(self, code: str, msg: str, status: int | None = None,
+                 headers: dict | None = None):
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
         self.status = status if status is not None else STATUS.get(code, 400)
+        self.headers = headers or {}  # e.g. FRS.0033 carries the X-ratelimit headers
 
     def body(self) -> dict:
         return {"error_code": self.code, "error_msg": self.msg}

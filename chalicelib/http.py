@@ -59,7 +59,8 @@ def json_response(body, status=200, headers=None) -> Response:
 
 
 def error_response(exc: FrsError, rid: str, headers=None) -> Response:
-    return json_response(exc.body(), exc.status, {"X-Request-Id": rid, **(headers or {})})
+    return json_response(exc.body(), exc.status,
+                         {**exc.headers, "X-Request-Id": rid, **(headers or {})})
 
 
 def frs_route(bp, path, methods, auth: bool = True):

@@ -164,10 +164,6 @@ def test_app_answers_ratelimit_headers_and_frs0033(frs_app_client, proj):
     assert over.status_code == 400 and over.json_body["error_code"] == "FRS.0033"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chalicelib/http.py error_response() is given the headers authorize() returned, which is "
-    "nothing when authorize() raises: it should add getattr(exc, 'headers', {}) (FRS.0033 "
-    "carries the X-ratelimit headers there)"))
 def test_app_frs0033_carries_ratelimit_headers(frs_app_client, proj):
     for _ in range(2):
         _signed_get(frs_app_client, proj)
