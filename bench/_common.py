@@ -89,9 +89,22 @@ def pick_central_face(engine, image):
     return None, "no_face"
 
 
-def embed_lfw_images(engine, keys, progress=True):
-    """Embed each (name, num) once; answer {key: vector or None}, counts."""
+def embed_lfw_images(engine, keys, progress=True, cache_dir=None):
+    """Embed each (name, num) once; answer {key: vector or None}, counts.
+
+    ``cache_dir`` (a temp dir, for repeated runs on one machine) keeps the
+    vectors of this exact model + recipe between runs; it never holds scores
+    or labels."""
     from chalicelib.vision import decode_image
+    cache = None
+    if cache_dir:
+        cache = Path(cache_dir) / f"lfw_vectors_{engine.model_id}.npz"
+        if cache.exists():
+            data = np.load(cache, allow_pickle=False)
+            stored = {(n, int(i)): v for n, i, v in zip(data["names"], data["nums"], data["vectors"])}
+            if all(k in stored for k in keys):
+                counts = json.loads(str(data["counts"]))
+                return {k: (None if not np.any(stored[k]) else stored[k]) for k in keys}, counts
     out, counts = {}, {"default": 0, "low_threshold": 0, "no_face": 0}
     t0 = time.time()
     for i, key in enumerate(keys):
@@ -101,6 +114,12 @@ def embed_lfw_images(engine, keys, progress=True):
         out[key] = None if face is None else engine.embed(image, face)
         if progress and i % 1000 == 0:
             print(f"  embedded {i}/{len(keys)} images, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        dim = engine.embedding_dim
+        np.savez(cache, names=np.array([k[0] for k in keys]), nums=np.array([k[1] for k in keys]),
+                 vectors=np.stack([out[k] if out[k] is not None else np.zeros(dim, np.float32) for k in keys]),
+                 counts=json.dumps(counts))
     return out, counts
 
 

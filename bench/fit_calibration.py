@@ -63,9 +63,11 @@ def fit_slope(scores, labels, cos93):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--far", type=float, default=1e-4,
+    ap.add_argument("--far", type=float, default=5e-4,
                     help="impostor false-accept rate allowed at similarity 0.93 (all-pairs)")
     ap.add_argument("--dry-run", action="store_true", help="print, do not write the file")
+    ap.add_argument("--cache", metavar="TMPDIR",
+                    help="reuse/keep this model's LFW vectors in a temp dir between runs")
     args = ap.parse_args()
     from chalicelib.vision import get_engine
     from chalicelib.vision.embedder import DLIB_CHIP_TEMPLATE
@@ -73,7 +75,7 @@ def main() -> None:
     pairs_file = require(LFW / "pairs.txt", "LFW pairs.txt")
     pairs = read_pairs(pairs_file)
     keys = sorted({p.a for p in pairs} | {p.b for p in pairs})
-    vectors, counts = embed_lfw_images(engine, keys)
+    vectors, counts = embed_lfw_images(engine, keys, cache_dir=args.cache)
     impostor, genuine = all_pair_scores(keys, vectors)
     cos93 = float(np.quantile(impostor, 1 - args.far))
     scores = pair_scores(pairs, vectors)
@@ -86,7 +88,7 @@ def main() -> None:
                     "formula": "similarity = 1 / (1 + exp(-k * (cosine - c)))"},
         "cosine_at_0.93": round(cos93, 6),
         "recipe": {"model": engine.model_id, "flip_tta": bool(engine.FLIP_TTA),
-                   "template_150": DLIB_CHIP_TEMPLATE.round(2).tolist(),
+                   "template_150": np.asarray(DLIB_CHIP_TEMPLATE, np.float64).round(2).tolist(),
                    "face_choice": "detection nearest the image centre"},
         "fitted": {
             "date": datetime.date.today().isoformat(),

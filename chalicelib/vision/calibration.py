@@ -37,7 +37,9 @@ class Calibration:
     def similarity(self, cos):
         """Raw cosine (float or array) -> calibrated similarity in [0, 1]."""
         z = self.k * (np.asarray(cos, dtype=np.float64) - self.c)
-        s = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+        # Stable both ways and strictly increasing over cosine's [-1, 1].
+        ez = np.exp(-np.abs(z))
+        s = np.where(z >= 0, 1.0 / (1.0 + ez), ez / (1.0 + ez))
         return float(s) if np.ndim(s) == 0 else s
 
     def cosine_for_similarity(self, s):

@@ -65,11 +65,12 @@ class DlibResNet:
         else:
             out = np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0]
                                   for i in range(len(x))])
-        out = out.reshape(len(x), -1)
+        out = normalise(out.reshape(len(x), -1))
         if self.flip_tta:
+            # Mean direction of the two unit descriptors.
             n = len(chips_bgr)
-            out = out[:n] + out[n:]
-        return normalise(out)
+            out = normalise(out[:n] + out[n:])
+        return out
 
 
 def normalise(v: np.ndarray) -> np.ndarray:
