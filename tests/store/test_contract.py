@@ -195,7 +195,10 @@ def test_search_ranking_matches_numpy(store, project, populated):
     rng = np.random.default_rng(11)
     for q in range(20):
         # near a stored face (a genuine match) or a fresh embedding-like vector
-        query = vecs[q * 7] + 0.3 * unit_vectors(1, seed=100 + q)[0] if q % 2 else unit_vectors(1, seed=200 + q)[0]
+        if q % 2:
+            query = vecs[q * 7] + 0.3 * unit_vectors(1, seed=100 + q)[0]
+        else:
+            query = unit_vectors(1, seed=200 + q)[0]
         query = (query / np.linalg.norm(query)).astype(np.float32)
         top_n = int(rng.integers(1, 40))
         hits = store.search(project, "set1", query, top_n)
