@@ -18,9 +18,9 @@ user names, never media or field values.
 ``purge_project`` removes the face sets and faces through the store's
 ``delete_project``, rewrites the embedded database so deleted vectors do not
 linger in free pages or the WAL, and removes the project's access keys and
-project record. Tokens already issued for the project stay valid until they
-expire (they are stateless); rotate the signing key (``python -m
-chalicelib.admin token-key rotate``) to end them at once.
+project record. Tokens are not stored: one issued for the project is refused
+once its project record is gone (other server processes may take up to
+FRS_IDENTITY_CACHE_SECONDS, 30 s by default, to notice).
 """
 from __future__ import annotations
 

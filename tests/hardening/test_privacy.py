@@ -172,10 +172,6 @@ def test_purge_removes_the_project_record_and_its_keys(cred, frs_env):
     assert cred.secret_for(k3["ak"]) is not None and cred.get_project(kept["id"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chalicelib/identity/tokens.py verify() and identity.authorize() never check that the "
-    "token's project still exists: a token issued before a purge keeps working until it "
-    "expires (expected 403 FRS.0002 once the project record is gone)"))
 def test_a_token_issued_before_the_purge_stops_working(cred, frs_env, monkeypatch):
     from chalice.test import Client
 
