@@ -128,7 +128,7 @@ def check(project_id: str, environ=os.environ, now: float | None = None) -> dict
     headers = {"X-ratelimit": str(limit), "X-ratelimit-used": str(min(used, limit)),
                "X-ratelimit-window": window}
     if used > limit:
-        err = FrsError(RATE_LIMITED, "The number of requests has exceeded the traffic control threshold.")
-        err.headers = headers  # the HTTP layer adds these to the error response
-        raise err
+        # The HTTP layer adds the headers to the error response too.
+        raise FrsError(RATE_LIMITED, "The number of requests has exceeded the traffic control threshold.",
+                       headers=headers)
     return headers
