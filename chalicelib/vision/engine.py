@@ -54,8 +54,11 @@ class FaceEngine:
             with self._lock:
                 if self._embedder is None:
                     entry, path = model_entry("embedder")
-                    self._embedder_id = short_id(entry, path) + ("+flip" if self.FLIP_TTA else "")
-                    self._embedder = DlibResNet(entry, path, flip_tta=self.FLIP_TTA)
+                    embedder = DlibResNet(entry, path, flip_tta=self.FLIP_TTA)
+                    # Vectors are comparable only under the same weights
+                    # and the same alignment/augmentation recipe.
+                    self._embedder_id = short_id(entry, path) + "+" + embedder.recipe_id()
+                    self._embedder = embedder
         return self._embedder
 
     @property
