@@ -144,8 +144,11 @@ def _resource_strings(st):
 
 
 def test_iam_policy_is_least_privilege(built, stage):
-    env = stage.environment_variables
-    statements = _statements(built[0])
+    _check_least_privilege(built[0], stage.environment_variables)
+
+
+def _check_least_privilege(template, env):
+    statements = _statements(template)
     assert all(s["Effect"] == "Allow" for s in statements)
     domain, region = policy.opensearch_domain(env["FRS_OPENSEARCH_ENDPOINT"])
     allowed = {
@@ -219,6 +222,7 @@ def test_bulk_import_wiring_packages_bucket_and_notification(tmp_path):
     assert cfg["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "import/"}]
     assert res["ImportBucket"]["DependsOn"] == "BulkImportS3Permission"
     assert res["BulkImportS3Permission"]["Properties"]["Principal"] == "s3.amazonaws.com"
+    _check_least_privilege(t, env)  # the import function's role too
     (out / "sam.json").write_text(json.dumps(t))
     _cfn_lint(out / "sam.json")
 
