@@ -43,7 +43,7 @@ SCORE_SLACK = 1e-5  # float32 scoring noise around a min_score threshold
 _SOURCE_NO_VECTOR = ["face_id", "external_image_id", "bounding_box", EXT]
 
 
-class _Gone(Exception):
+class _Gone(Exception):  # the counter document vanished: its face set was deleted meanwhile
     pass
 
 
