@@ -63,8 +63,7 @@ def authorize(request, project_id: str) -> dict[str, str]:
     Returns extra response headers (rate-limit headers when limits are on).
     401 APIG.0301: no / bad signature, stale X-Sdk-Date, unknown or revoked AK.
     403 FRS.0002: bad, forged or expired token, or one of a deleted project.
-    403 FRS.0028: genuine
-    credentials of another project (a token or a key alike).
+    403 FRS.0028: genuine credentials of another project (a token or a key alike).
     """
     ensure_bootstrapped()
     try:
