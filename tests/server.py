@@ -30,7 +30,7 @@ class LocalServer:
 
     def start(self, timeout=60):
         self.proc = subprocess.Popen(
-            [str(CHALICE), "local", "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local"],
+            [str(CHALICE), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local"],
             cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.time() + timeout
