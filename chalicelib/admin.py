@@ -43,6 +43,11 @@ def run(argv: list[str]) -> dict | list:
     c.add_argument("--domain", default=DEFAULT_DOMAIN)
     c.add_argument("--id", dest="project_id")
     proj.add_parser("list")
+    pp = proj.add_parser("purge", help="delete every face set, face and key of a project")
+    pp.add_argument("--id", dest="project_id", required=True)
+    pp.add_argument("--keep-credentials", action="store_true",
+                    help="delete the face data only; keep the project and its keys")
+    pp.add_argument("--yes", action="store_true", help="required: there is no undo")
 
     user = sub.add_parser("user").add_subparsers(dest="verb", required=True)
     for verb in ("create", "passwd", "delete"):
@@ -72,6 +77,11 @@ def run(argv: list[str]) -> dict | list:
             return store.create_project(args.name, args.domain, project_id=args.project_id)
         case ("project", "list"):
             return store.list_projects()
+        case ("project", "purge"):
+            if not args.yes:
+                raise ValueError("purge cannot be undone; add --yes")
+            from . import privacy
+            return privacy.purge_project(args.project_id, credentials=not args.keep_credentials)
         case ("user", "create" | "passwd"):
             exists = store.get_user(args.domain, args.name) is not None
             if exists == (args.verb == "create"):

@@ -34,7 +34,8 @@ def detect(payload: dict) -> dict:
 
 
 def compare(payload: dict) -> dict:
-    sizes = [len(payload.get(f"image{i}_base64") or "") for i in (1, 2)]
+    # Refuse two large base64 strings before decoding either (types are checked by read_media).
+    sizes = [len(v) for v in (payload.get(f"image{i}_base64") for i in (1, 2)) if isinstance(v, str)]
     if sum(sizes) >= MAX_MEDIA_BYTES:
         raise FrsError(errors.BODY_TOO_LARGE, "The two images together must be under 8 MB.")
     data1 = read_media(payload, "image1")

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,14 +30,16 @@ class LocalServer:
         self.proc = None
 
     def start(self, timeout=60):
+        # The access log goes to a file: an unread pipe fills up and blocks the server.
+        self.log = tempfile.NamedTemporaryFile(prefix="chalice-local-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [str(CHALICE), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local"],
-            cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("chalice local exited:\n" + self.proc.stdout.read().decode(errors="replace"))
+                raise RuntimeError("chalice local exited:\n" + self.output())
             try:
                 requests.get(self.url + "/v2/probe/face-sets", timeout=1)
                 return self
@@ -44,6 +47,9 @@ class LocalServer:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("chalice local did not start in time")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:

@@ -119,6 +119,8 @@ class EmbeddedStore(FaceSetStore):
                                    check_same_thread=False)
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=60000")
+            # Deleted faces (biometric vectors) are overwritten, not left in free pages.
+            conn.execute("PRAGMA secure_delete=ON")
             # After a checkpoint, shrink a WAL that a bulk load made large.
             conn.execute("PRAGMA journal_size_limit=67108864")
             with self._pool_lock:

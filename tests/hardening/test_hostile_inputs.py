@@ -209,16 +209,10 @@ BASE = {"/face-sets/hostile/search": {"face_id": "AAAAAAAA"},
         "/face-compare": {}}
 
 
-COMPARE_500 = pytest.mark.xfail(strict=True, reason=(
-    "bug in chalicelib/detection.py compare(): len() of a non-string image1_base64/"
-    "image2_base64 (number or boolean) raises TypeError -> 500 FRS.0018 instead of 400 FRS.0012"))
-
-
 def _typed_cases():
     for (path, method, param), (values, code) in TYPED.items():
         for v in values:
-            marks = [COMPARE_500] if path == "/face-compare" and isinstance(v, (int, float)) else []
-            yield pytest.param(path, method, param, v, code, marks=marks,
+            yield pytest.param(path, method, param, v, code,
                                id=f"{method} {path} {param}={v!r:.20}")
 
 

@@ -211,3 +211,27 @@ def test_purge_command_line(tmp_path, needs_models):
     s = EmbeddedStore(str(tmp_path / "data"))
     assert s.list_face_sets("cli") == []
     s.close()
+
+
+def test_admin_cli_purges_a_project(tmp_path, monkeypatch):
+    """`python -m chalicelib.admin project purge` removes the project's face sets."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    env = {**__import__("os").environ, "FRS_DATA_DIR": str(tmp_path), "FRS_STORE": "embedded"}
+    code = ("from chalicelib.store import get_store; from chalicelib.store.base import FaceSetInfo;"
+            "get_store().create_face_set(FaceSetInfo('gone', 'a', 'abcdefgh', '2026-01-01 00:00:00',"
+            " 10000, {}), 10)")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
+    refused = subprocess.run([sys.executable, "-m", "chalicelib.admin", "project", "purge", "--id", "gone"],
+                             cwd=REPO, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    done = subprocess.run([sys.executable, "-m", "chalicelib.admin", "project", "purge", "--id", "gone",
+                           "--yes"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"face_sets": 1' in done.stdout
+    check = subprocess.run([sys.executable, "-c", "from chalicelib.store import get_store;"
+                            "print(len(get_store().list_face_sets('gone')))"],
+                           cwd=REPO, env=env, capture_output=True, text=True)
+    assert check.stdout.strip() == "0"
