@@ -4,7 +4,9 @@ onnxruntime options). Tunable through the environment:
 
 - ``FRS_ORT_THREADS``: intra-op threads per session (default: all cores);
 - ``FRS_ORT_PROVIDERS``: comma-separated execution providers
-  (default ``CPUExecutionProvider``).
+  (default ``CPUExecutionProvider``);
+- ``FRS_ORT_SPIN=0``: idle worker threads sleep instead of spinning (costs
+  latency on a quiet machine, saves CPU when many workers share few cores).
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ def session_options() -> ort.SessionOptions:
     if threads > 0:
         opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    if os.environ.get("FRS_ORT_SPIN", "1") == "0":
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
 
 
