@@ -3,6 +3,7 @@ similarity behind one object per process. Each model loads on first use,
 so a detect-only request never loads the embedder."""
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from .calibration import Calibration, load_calibration
 from .detector import CenterFace
 from .embedder import DlibResNet
 from .manifest import load_manifest, model_entry, short_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,7 +73,13 @@ class FaceEngine:
                         manifest = load_manifest()
                     except Exception:
                         manifest = None
-                    self._calibration = load_calibration(manifest)
+                    calibration = load_calibration(manifest)
+                    fitted_for = calibration.info.get("recipe", {}).get("model")
+                    if fitted_for and self._embedder_id and fitted_for != self._embedder_id:
+                        # Thresholds would silently mean something else.
+                        log.warning("similarity calibration was fitted for %s but the engine runs %s; "
+                                    "rerun bench/fit_calibration.py", fitted_for, self._embedder_id)
+                    self._calibration = calibration
         return self._calibration
 
     # -- capabilities ------------------------------------------------------------
