@@ -4,6 +4,7 @@ import os
 
 from chalice import Chalice
 
+from chalicelib import bulk_import as _bulk_import
 from chalicelib.routes.face_compare import face_compare
 from chalicelib.routes.face_detect import face_detect
 from chalicelib.routes.face_sets import face_sets
@@ -25,3 +26,11 @@ if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
     # chalice local and tests: answer unknown routes as the deployed API Gateway does.
     from chalicelib import local_gateway
     local_gateway.install()
+
+
+# Bulk import (beyond FRS): S3 objects under import/<face_set>/<external_image_id>.jpg
+# are added to that face set; the packager wires the bucket notification.
+
+@app.lambda_function(name="bulk_import")
+def bulk_import(event, context):
+    return _bulk_import.handle_event(event, context)
