@@ -22,6 +22,9 @@ venv: $(VENV)/.installed
 models: venv
 	FRS_OPT_IN_MODELS=$(OPT_IN) $(PYBIN) -m models.build
 
+# One BLAS thread: exact search is a matrix-vector product, and OpenBLAS's
+# threads cost more than they save on small machines (docs/store.md).
+serve: export OPENBLAS_NUM_THREADS ?= 1
 serve: models
 	$(PYBIN) -m chalicelib.serve_banner
 	$(VENV)/bin/chalice local --host 127.0.0.1 --port $(FRS_PORT) --stage local
