@@ -38,10 +38,10 @@ def add(project_id: str, name: str, payload: dict, form: bool = False) -> dict:
         raise FrsError(errors.ADD_NO_FACE, "Detect no face, can not add it to face set.")
     if single:
         detected = detected[:1]
-    eng = engine()
+    vectors = engine().embed_many(image, detected)  # one batched network run
     records = [FaceRecord(face_id=ids.face_id(), external_image_id=external_image_id,
                           bounding_box=f.bounding_box(), external_fields=dict(fields),
-                          vector=eng.embed(image, f)) for f in detected]
+                          vector=v) for f, v in zip(detected, vectors)]
     store.add_faces(project_id, name, records)  # atomic, capacity-checked
     return {"face_set_id": info.face_set_id, "face_set_name": info.face_set_name,
             "faces": [face_json(r) for r in records]}
