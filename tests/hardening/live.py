@@ -10,13 +10,11 @@ that only stops when the test says so: ``--no-autoreload``, output to a file.
 """
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
 import requests
 
-from tests.server import CHALICE, REPO, LocalServer
+from tests.server import REPO, LocalServer
 
 PROJECT = "hardening"
 USER, PASSWORD = "hardener", "hardening-password-1"
@@ -37,31 +35,13 @@ def open_env(data_dir) -> dict:
 
 
 class Server(LocalServer):
+    """``LocalServer`` with its log file named by the test."""
+
     def __init__(self, env: dict, log_path, port: int | None = None):
-        super().__init__(env, port)
-        self.log_path = Path(log_path)
+        super().__init__(env, port, log_path)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def start(self, timeout=90):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(CHALICE), "local", "--no-autoreload", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--stage", "local"],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("chalice local exited:\n" + self.log()[-5000:])
-            try:
-                requests.get(self.url + "/v2/probe/face-sets", timeout=1)
-                return self
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("chalice local did not start in time")
+        return self.output()
 
 
 def token_headers(url: str, project: str = PROJECT, user: str = USER,

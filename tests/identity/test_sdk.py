@@ -30,7 +30,7 @@ from identity_helpers import sdk_sign
 from chalicelib.identity import tokens
 from chalicelib.identity.credentials import SqliteCredentialStore
 from tests.conftest import STILLS, models_built
-from tests.server import CHALICE, REPO, LocalServer, free_port
+from tests.server import LocalServer, free_port
 
 A = {"id": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "ak": "AKPROJECTA0000000001",
      "sk": "sk-of-project-a-0123456789abcdefghijklm", "user": "alice", "password": "alice-pw-12345"}
@@ -83,44 +83,10 @@ def server(tmp_path_factory, s3_endpoint):
            "AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
            "FRS_MEDIA_BUCKETS": ""}
-    srv = LoggedServer(env, data / "chalice-local.log").start()
+    srv = LocalServer(env, log_path=data / "chalice-local.log").start()
     srv.data_dir = data
     yield srv
     srv.stop()
-
-
-class LoggedServer(LocalServer):
-    """tests.server.LocalServer with the process output in a file, so it can be
-    read while the server runs (and a full pipe never blocks the server)."""
-
-    def __init__(self, env, log_path):
-        super().__init__({**env, "PYTHONUNBUFFERED": "1"})
-        self.log_path = log_path
-
-    def start(self, timeout=60):
-        import subprocess
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [str(CHALICE), "local", "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local",
-             # Other work in the checkout must not restart the server mid-request.
-             "--no-autoreload"],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("chalice local exited:\n" + self.output())
-            try:
-                requests.get(self.url + "/v2/probe/face-sets", timeout=1)
-                return self
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("chalice local did not start in time:\n" + self.output())
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 def frs(server, who=A, sk=None) -> FrsClient:
