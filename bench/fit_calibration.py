@@ -20,7 +20,6 @@ import datetime
 import hashlib
 import json
 import math
-from collections import defaultdict
 
 import numpy as np
 

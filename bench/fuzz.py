@@ -11,7 +11,6 @@ Exit status 1 when anything failed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import threading
 
 from chalicelib.errors import PROJECT_MISMATCH, FrsError

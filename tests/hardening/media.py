@@ -52,7 +52,7 @@ def jpeg_zero_size(jpeg: bytes) -> bytes:
 def jpeg_without_quant_tables(jpeg: bytes) -> bytes:
     """A JPEG with its quantisation tables removed: the scan cannot be decoded
     (unlike Huffman tables, libjpeg has no defaults for them)."""
-    out, cut = bytearray(jpeg[:2]), 2
+    out = bytearray(jpeg[:2])
     for i, marker, seg_len in _jpeg_segments(jpeg):
         if marker == 0xDA:
             return bytes(out + jpeg[i:])

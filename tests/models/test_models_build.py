@@ -3,7 +3,6 @@ real work (CenterFace on a photo; the dlib embedder against dlib itself)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
