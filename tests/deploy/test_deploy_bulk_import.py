@@ -9,19 +9,10 @@ from moto import mock_aws
 
 from chalicelib import bulk_import
 from chalicelib.errors import FrsError
+from tests.conftest import still
 
 BUCKET = "openfrs-test-import"
 PROJECT = "0123456789abcdef0123456789abcdef"
-
-
-def still(name: str) -> bytes:
-    """A photo from ../shared/datasets (the suite's conftest module name is
-    ambiguous across test directories, so this does not import it)."""
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "stills" / "face_recognition" / name
-    if not path.exists():
-        pytest.skip(f"dataset file {path} is absent (../shared/datasets is only on dev/CI machines)")
-    return path.read_bytes()
 
 
 def s3_event(*keys, bucket=BUCKET):

@@ -12,18 +12,9 @@ from chalice.cli.factory import CLIFactory
 from moto import mock_aws
 
 from deploy import policy
+from tests.conftest import still
 
 P = "/v2/0123456789abcdef0123456789abcdef"
-
-
-def still(name: str) -> bytes:
-    """A photo from ../shared/datasets (the suite's conftest module name is
-    ambiguous across test directories, so this does not import it)."""
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "stills" / "face_recognition" / name
-    if not path.exists():
-        pytest.skip(f"dataset file {path} is absent (../shared/datasets is only on dev/CI machines)")
-    return path.read_bytes()
 
 
 def post(client, path, body):

@@ -10,19 +10,12 @@ import numpy as np
 import pytest
 
 from models import build as mbuild
+from tests.conftest import dataset_file as dataset
 
 REPO = Path(__file__).resolve().parents[2]
-DATASETS = REPO.parent / "shared" / "datasets"
 MY_ROLES = {"detector": "centerface.onnx", "embedder": "dlib_resnet.onnx"}
 ENTRY_KEYS = {"file", "sha256", "source", "license", "input", "preprocessing", "outputs",
               "verification"}
-
-
-def dataset(*parts) -> Path:
-    p = DATASETS.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"{p} is absent (../shared/datasets is only on dev/CI machines)")
-    return p
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import dataset_file as data_file  # re-exported for the vision tests
+
 REPO = Path(__file__).resolve().parents[2]
-DATASETS = REPO.parent / "shared" / "datasets"
-
-
-def data_file(*parts) -> Path:
-    path = DATASETS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared/datasets exists only on dev/CI machines)")
-    return path
 
 
 @pytest.fixture(scope="session")
