@@ -9,8 +9,9 @@ Conventions (documented in docs/liveness.md):
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from chalicelib.liveness.pose import rodrigues, solve_pnp
 
 # Generic 3-D face (mm-like units, x to the subject's left as seen in the
 # image = image +x, y up, z toward the camera), a widely used head model for
@@ -25,7 +26,7 @@ MODEL_3D = np.array([
     [-150.0, -150.0, -125.0],
     [150.0, -150.0, -125.0],
 ], np.float64)
-# solvePnP wants y down like the image.
+# The pose solver wants y down like the image.
 _MODEL = MODEL_3D * np.array([1.0, -1.0, -1.0])
 
 # Inner lips (upper 13, lower 14), mouth corners (61, 291).
@@ -45,7 +46,7 @@ def turn_ratio(points: np.ndarray) -> float:
 
 
 def _angles(rvec) -> tuple[float, float]:
-    r, _ = cv2.Rodrigues(rvec)
+    r = rodrigues(rvec)
     # Direction the face points (nose outward) in camera coordinates; the
     # camera looks along +z, so a frontal face points along -z.
     fwd = r @ np.array([0.0, 0.0, -1.0])
@@ -67,10 +68,7 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
     img = points[MESH_IDX, :2].astype(np.float64)
     if not np.all(np.isfinite(img)):
         return float("nan"), float("nan")
-    try:
-        ok, rvec, tvec = cv2.solvePnP(_MODEL, img, cam, None, flags=cv2.SOLVEPNP_ITERATIVE)
-    except cv2.error:  # degenerate point set
-        ok = False
+    ok, rvec, tvec = solve_pnp(_MODEL, img, cam)  # ok=False: degenerate point set
     if not ok:
         return float("nan"), float("nan")
     yaw, pitch = _angles(rvec)
@@ -80,11 +78,7 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
     if abs(cue) > 0.15 and np.sign(cue) != np.sign(yaw):
         guess = np.degrees(np.arcsin(np.clip(cue, -1, 1)))
         rv0 = np.array([[0.0], [-np.radians(guess)], [0.0]])
-        try:
-            ok2, rv2, _ = cv2.solvePnP(_MODEL, img, cam, None, rv0, tvec.copy(),
-                                       useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
-        except cv2.error:
-            ok2 = False
+        ok2, rv2, _ = solve_pnp(_MODEL, img, cam, rv0, tvec.copy())
         y2, p2 = _angles(rv2) if ok2 else (float("nan"), float("nan"))
         if ok2 and np.sign(y2) == np.sign(cue):
             return y2, p2
