@@ -91,18 +91,19 @@ class _Problem:
         self.obj, self.img = obj, img
         self.fx, self.fy, self.cx, self.cy = fx, fy, cx, cy
         self.n = len(obj)
+        self.f = np.array([fx, fy])
+        self.c_minus_img = np.array([cx, cy]) - img
 
     def residuals(self, p: np.ndarray, jac: bool = False):
         r, t = p[:3], p[3:]
         xr = self.obj @ rodrigues(r).T
         xc = xr + t
         iz = 1.0 / xc[:, 2]
-        xn, yn = xc[:, 0] * iz, xc[:, 1] * iz
-        res = np.empty(2 * self.n)
-        res[0::2] = self.fx * xn + self.cx - self.img[:, 0]
-        res[1::2] = self.fy * yn + self.cy - self.img[:, 1]
+        xy = xc[:, :2] * iz[:, None]
+        res = (xy * self.f + self.c_minus_img).ravel()
         if not jac:
             return res
+        xn, yn = xy[:, 0], xy[:, 1]
         fu, fv = self.fx * iz, self.fy * iz
         jm = np.empty((2 * self.n, 6))
         # Translation: d(u, v)/d(Xc).
@@ -118,12 +119,13 @@ class _Problem:
         return res, jm
 
 
-def _solve(a: np.ndarray, b: np.ndarray):
+def _inverse(a: np.ndarray):
+    """Inverse of the damped normal matrix (pseudo-inverse if singular)."""
     try:
-        x = np.linalg.solve(a, b)
+        inv = np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        x = np.linalg.lstsq(a, b, rcond=None)[0]
-    return x if np.all(np.isfinite(x)) else None
+        inv = np.linalg.pinv(a)
+    return inv if np.all(np.isfinite(inv)) else None
 
 
 def _levmarq(prob: _Problem, p: np.ndarray) -> np.ndarray:
@@ -142,10 +144,10 @@ def _levmarq(prob: _Problem, p: np.ndarray) -> np.ndarray:
         diag = np.diag(jtj).copy()
         accepted = done = False
         while not accepted and not done:
-            lm_diag = np.clip(diag * lam, _MIN_DIAG, _MAX_DIAG)
-            a = jtj.copy()
-            a[np.diag_indices(6)] = diag + lm_diag
-            dx = _solve(a, -jtb)
+            lm_diag = np.minimum(np.maximum(diag * lam, _MIN_DIAG), _MAX_DIAG)
+            a = jtj + np.diag(lm_diag)
+            a_inv = _inverse(a)
+            dx = None if a_inv is None else -(a_inv @ jtb)
             change = -1.0
             if dx is not None:
                 jac_change = -0.5 * float(dx @ (jtb - lm_diag * dx))
@@ -153,8 +155,8 @@ def _levmarq(prob: _Problem, p: np.ndarray) -> np.ndarray:
                 # Geodesic acceleration: second directional derivative along dx.
                 bv = prob.residuals(p + _H_GEO * dx)
                 jtrvv = (jm.T @ bv + jtb * (_H_GEO - 1.0) + lm_diag * dx * _H_GEO) / _H_GEO ** 2
-                xgeo = _solve(a, -jtrvv)
-                if xgeo is not None and step2 > 0 and math.sqrt(float(xgeo @ xgeo) / step2) < 1.0:
+                xgeo = -(a_inv @ jtrvv)
+                if step2 > 0 and math.sqrt(float(xgeo @ xgeo) / step2) < 1.0:
                     dx = dx + _GEO_SCALE * xgeo
                 probe = p + dx
                 new_res = prob.residuals(probe)
