@@ -1,5 +1,5 @@
 # Liveness (owner: liveness). Models come from `make models` (models/convert_mediapipe.py).
-.PHONY: bench-liveness test-liveness
+.PHONY: bench-liveness test-liveness bench-head-pose
 
 # Labelled clip suite: accuracy and processing seconds per 5 s of video
 # (needs ../shared/datasets/liveness; last line is a JSON summary).
@@ -8,3 +8,7 @@ bench-liveness: models
 
 test-liveness: models
 	$(PYBIN) -m pytest -q tests/liveness
+
+# Head-pose solver per call, numpy vs OpenCV's solvePnP (last line JSON).
+bench-head-pose: models
+	$(PYBIN) bench/head_pose_speed.py
