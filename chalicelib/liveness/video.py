@@ -65,7 +65,7 @@ DECODER_MAX_PIXELS = 4096 * (2160 + 64)
 DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,avi,flv,matroska,webm,asf"
 # A 15 s 1080p clip decodes in about 1 s; anything near this is hostile.
 DECODE_TIMEOUT_S = 20.0
-_HEADER_MAX_LINES = 2000
+_HEADER_MAX_BYTES = 256 * 1024
 _TAIL_LINES = 30
 
 
@@ -213,7 +213,7 @@ class _Stderr(threading.Thread):
         self.start()
 
     def run(self) -> None:
-        in_output = False
+        in_output, size = False, 0
         try:
             while line := self.pipe.readline(4096):
                 text = line.decode("utf-8", "replace").rstrip("\r\n")
@@ -221,9 +221,10 @@ class _Stderr(threading.Thread):
                     self.tail.append(text)
                     continue
                 self.header.append(text)
+                size += len(line)
                 if text.startswith("Output #0"):
                     in_output = True
-                elif (in_output and _STREAM.match(text)) or len(self.header) >= _HEADER_MAX_LINES:
+                elif (in_output and _STREAM.match(text)) or size >= _HEADER_MAX_BYTES:
                     self.ready.set()
         except (OSError, ValueError):
             pass
