@@ -3,8 +3,9 @@ translation) that puts the five detected landmarks onto the embedding net's
 template, then the warped chip."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from chalicelib import imaging
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -38,11 +39,11 @@ def warp_chip(image: np.ndarray, landmarks: np.ndarray, template: np.ndarray,
         # Shrinking a large face with bilinear sampling aliases; pre-shrink
         # the region around it with area averaging first.
         image, m = _preshrink(image, m, size, scale)
-    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return imaging.warp_affine(image, m, size, border="constant")
 
 
 def _preshrink(image, m, size, scale):
-    inv = cv2.invertAffineTransform(m)
+    inv = imaging.invert_affine(m)
     w, h = size
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], dtype=np.float64) @ inv.T
     x0, y0 = np.floor(corners.min(0)).astype(int) - 2
@@ -53,8 +54,8 @@ def _preshrink(image, m, size, scale):
         return image, m
     crop = image[y0:y1, x0:x1]
     f = min(1.0, scale * 1.5)  # keep a little more detail than the chip needs
-    small = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
-                       interpolation=cv2.INTER_AREA)
+    small = imaging.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+                           interpolation="area")
     fx, fy = small.shape[1] / crop.shape[1], small.shape[0] / crop.shape[0]
     # chip <- image = m; image = crop_origin + small / f
     to_image = np.array([[1 / fx, 0, x0], [0, 1 / fy, y0], [0, 0, 1]])

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+
+from chalicelib import imaging
 
 from .runtime import create_session
 
@@ -63,8 +64,8 @@ class CenterFace:
     def run_at_scale(self, image_bgr: np.ndarray, scale: float, threshold: float) -> RawDetection:
         h, w = image_bgr.shape[:2]
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        resized = image_bgr if (nw, nh) == (w, h) else cv2.resize(
-            image_bgr, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        resized = image_bgr if (nw, nh) == (w, h) else imaging.resize(
+            image_bgr, (nw, nh), interpolation="area" if scale < 1 else "linear")
         # Pad bottom/right to a multiple of 32 instead of stretching, so boxes
         # keep the image's aspect ratio.
         ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
