@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import time
 
-import cv2
 import numpy as np
 
+from chalicelib import imaging
 from chalicelib.errors import (ACTION_TIME_INVALID, VIDEO_MULTI_FACE, VIDEO_NO_FACE,
                                VIDEO_QUALITY, FrsError)
 from chalicelib.liveness import identity, judges, params
@@ -124,9 +124,9 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
         warnings.append(8)
     else:
         p = S[tr.best_index]
-        ok, jpg = cv2.imencode(".jpg", tr.best_frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        if ok:
-            picture = base64.b64encode(jpg.tobytes()).decode("ascii")
+        jpg = imaging.encode_jpeg(tr.best_frame, quality=90)
+        if jpg:
+            picture = base64.b64encode(jpg).decode("ascii")
         else:
             warnings.append(8)
         side = min(p.box[2] - p.box[0], p.box[3] - p.box[1])

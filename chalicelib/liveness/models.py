@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnxruntime as ort
 
+from chalicelib import imaging
 from chalicelib.errors import INTERNAL, FrsError
 
 _REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -123,7 +123,7 @@ class Detector:
         h, w = rgb.shape[:2]
         scale = size / max(h, w)
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-        img = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        img = imaging.resize(rgb, (nw, nh), interpolation="area")
         pad_y, pad_x = (size - nh) // 2, (size - nw) // 2
         canvas = np.zeros((size, size, 3), np.uint8)
         canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = img
@@ -197,8 +197,7 @@ def _warp(rgb: np.ndarray, roi: tuple, size: int):
     # frame -> crop: rotate by -ang about the ROI centre, scale, centre
     m = np.array([[c * k, s * k, 0.0], [-s * k, c * k, 0.0]])
     m[:, 2] = np.array([size / 2, size / 2]) - m[:, :2] @ np.array([cx, cy])
-    crop = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
+    crop = imaging.warp_affine(rgb, m, (size, size), border="constant")
     return crop, m
 
 
@@ -211,7 +210,7 @@ class FaceMesh:
         x = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         raw, flag = self.sess.run(None, {"input": x})
         pts = raw.reshape(468, 3).astype(np.float64)
-        inv = cv2.invertAffineTransform(m)
+        inv = imaging.invert_affine(m)
         xy = pts[:, :2] @ inv[:, :2].T + inv[:, 2]
         z = pts[:, 2:3] / (MESH_SIZE / max(roi[2], 1.0))
         presence = float(1 / (1 + np.exp(-np.clip(flag.reshape(-1)[-1], -80, 80))))
@@ -245,7 +244,7 @@ class Iris:
         contour = contour.astype(np.float64)
         if flip:
             contour[:, 0] = IRIS_SIZE - contour[:, 0]
-        inv = cv2.invertAffineTransform(m)
+        inv = imaging.invert_affine(m)
         return contour @ inv[:, :2].T + inv[:, 2]
 
 

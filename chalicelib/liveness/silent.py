@@ -14,9 +14,9 @@ from __future__ import annotations
 import base64
 import threading
 
-import cv2
 import numpy as np
 
+from chalicelib import imaging
 from chalicelib.errors import VIDEO_MULTI_FACE, VIDEO_NO_FACE, FrsError
 from chalicelib.liveness.models import get_models, has_model, load_session
 
@@ -57,7 +57,7 @@ def _context_crop(bgr: np.ndarray, box) -> np.ndarray:
     l, t = cx - nw / 2, cy - nh / 2
     l, t = min(max(l, 0.0), w - 1 - nw), min(max(t, 0.0), h - 1 - nh)
     crop = bgr[int(max(t, 0)):int(t + nh), int(max(l, 0)):int(l + nw)]
-    return cv2.resize(crop, (128, 128), interpolation=cv2.INTER_LINEAR)
+    return imaging.resize(crop, (128, 128), interpolation="linear")
 
 
 def real_probability(bgr: np.ndarray, box) -> float:
@@ -71,7 +71,7 @@ def live_detect_face(bgr: np.ndarray) -> dict:
     """``{"result": {"alive", "confidence", "picture"}}`` for one BGR image."""
     _model()  # FRS.0020 before any work when the opt-in model is absent
     det, _ = get_models()
-    faces = det.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    faces = det.detect(imaging.bgr_to_rgb(bgr))
     if not faces:
         raise FrsError(VIDEO_NO_FACE, "No face is detected in the image.")
     big = [f for f in faces if f.size >= SECOND_FACE_RATIO * faces[0].size]
@@ -83,8 +83,8 @@ def live_detect_face(bgr: np.ndarray) -> dict:
     h, w = bgr.shape[:2]
     fx1, fy1 = int(max(0, x1)), int(max(0, y1))
     fx2, fy2 = int(min(w, x2)), int(min(h, y2))
-    grey = cv2.cvtColor(bgr[fy1:fy2, fx1:fx2], cv2.COLOR_BGR2GRAY)
-    sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var()) if grey.size else 0.0
+    grey = imaging.bgr_to_gray(bgr[fy1:fy2, fx1:fx2])
+    sharp = imaging.laplacian_variance(grey)  # 0.0 for an empty region
     p = real_probability(bgr, face.box)
     # Too small or blurred: the model's texture cue is meaningless, so the
     # answer is "not shown to be alive" with the score capped below 0.5.
@@ -94,9 +94,9 @@ def live_detect_face(bgr: np.ndarray) -> dict:
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     crop = bgr[int(max(0, cy - side / 2)):int(min(h, cy + side / 2)),
                int(max(0, cx - side / 2)):int(min(w, cx + side / 2))]
-    ok, jpg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    jpg = imaging.encode_jpeg(crop, quality=90)  # b"" for an empty crop
     return {"result": {
         "alive": bool(confidence >= ALIVE_AT),
         "confidence": round(float(confidence), 4),
-        "picture": base64.b64encode(jpg.tobytes()).decode("ascii") if ok else "",
+        "picture": base64.b64encode(jpg).decode("ascii") if jpg else "",
     }}
