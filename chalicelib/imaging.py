@@ -135,20 +135,24 @@ def resize(image: np.ndarray, size: tuple[int, int], interpolation: str = "area"
         return _linear_u8(src, w, h)
     iy, wy = _taps(sh, h, area)
     ix, wx = _taps(sw, w, area)
-    out = np.empty((h, w) + src.shape[2:], np.float32)
     chan = (1,) * (src.ndim - 2)
+    wy = wy.reshape(wy.shape[:1] + (1,) + chan + wy.shape[1:])
     wx = wx.reshape((1,) + wx.shape[:1] + chan + wx.shape[1:])
-    # Bands of output rows: down the columns, then along the rows, with
-    # temporaries small enough for the CPU cache.
-    step = max(1, _BAND_PIXELS * 4 // max(sw * int(np.prod(chan)), 1))
+    # OpenCV's exact-halving path rounds halves up, not to even.
+    halves_up = area and (sw, sh) == (2 * w, 2 * h) and np.issubdtype(src.dtype, np.integer)
+    out = np.empty((h, w) + src.shape[2:], src.dtype)
+    # Bands of output rows: down the columns, then along the rows, then
+    # rounded, with temporaries small enough for the CPU cache.
+    step = max(1, _BAND_PIXELS * 4 // max(sw * int(np.prod(src.shape[2:])), 1))
     for y in range(0, h, step):
         band = slice(y, y + step)
-        cols = _weighted(src, 0, iy[band], wy[band].reshape(wy[band].shape[:1] + (1,) + chan + wy.shape[1:]))
-        out[band] = _weighted(cols, 1, ix, wx)
-    if area and (sw, sh) == (2 * w, 2 * h) and np.issubdtype(src.dtype, np.integer):
-        out += 0.5  # OpenCV's exact-halving path rounds halves up, not to even
-        return np.floor(out).astype(src.dtype)
-    return _like(out, src.dtype)
+        v = _weighted(_weighted(src, 0, iy[band], wy[band]), 1, ix, wx)
+        if halves_up:
+            v += 0.5
+            out[band] = np.floor(v)
+        else:
+            out[band] = _like(v, src.dtype)
+    return out
 
 
 def _linear_taps(n_in: int, n_out: int):
