@@ -9,7 +9,7 @@ Steps (all offline):
 2. Runs ``chalice package --pkg-format cloudformation`` on a staging copy of
    the function code with an empty requirements.txt: the dependencies live in
    the layer built by ``make layer``, and Chalice would otherwise vendor
-   numpy/onnxruntime/opencv into the function zip a second time.
+   numpy/onnxruntime/FFmpeg into the function zip a second time.
 3. Post-processes the SAM template:
    * the dependency and model layers as ``AWS::Serverless::LayerVersion``
      (zips from layers/build/ copied beside the template) on every function;
@@ -50,7 +50,8 @@ RESERVED_ENV = {
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
 
-LAYERS = {"DepsLayer": ("deps-layer.zip", "numpy, onnxruntime, pillow, ... for python3.11 (layers/build_layer.py)"),
+LAYERS = {"DepsLayer": ("deps-layer.zip", "numpy, onnxruntime, pillow, ..., xz-compressed FFmpeg for python3.11 "
+                                          "(layers/build_layer.py)"),
           "ModelsLayer": ("models-layer.zip", "ONNX models + manifest, mounted at /opt/models")}
 
 _NOT_FOUND = '{"error_code":"APIG.0101","error_msg":"The API does not exist or has not been published."}'

@@ -5,18 +5,16 @@
 #   make package STAGE=prod    build/package-prod/sam.json + zips, offline
 #   make bench-cold-start      fresh-interpreter time to the first detect/compare/search
 #   make test-deploy           tests/deploy
-#   make test-on-layer         the API/vision suites on the layer's (older) numpy/onnxruntime/Pillow
+#   make test-on-layer         the API/vision/liveness suites on the layer's (older) numpy/onnxruntime/Pillow
 .PHONY: layer layer-smoke policy package bench-cold-start test-deploy test-on-layer
 
 STAGE ?= prod
-# auto: include opencv-python-headless only if the code imports cv2.
-LAYER_OPENCV ?= auto
 
 layer: models
-	$(PYBIN) layers/build_layer.py --opencv $(LAYER_OPENCV) --json layers/build/figures.json
+	$(PYBIN) layers/build_layer.py --json layers/build/figures.json
 
 layer-smoke: models
-	$(PYBIN) layers/build_layer.py --opencv $(LAYER_OPENCV) --smoke --json layers/build/figures.json
+	$(PYBIN) layers/build_layer.py --smoke --json layers/build/figures.json
 
 policy: venv
 	$(PYBIN) -m deploy.policy --stage $(STAGE)
@@ -34,5 +32,5 @@ test-deploy: venv
 
 # --no-gate: an over-limit layer is still worth testing the code against.
 test-on-layer: models
-	$(PYBIN) layers/build_layer.py --opencv $(LAYER_OPENCV) --smoke --no-gate
-	$(PYBIN) layers/test_on_layer.py -q tests/api tests/vision
+	$(PYBIN) layers/build_layer.py --smoke --no-gate
+	$(PYBIN) layers/test_on_layer.py -q tests/api tests/vision tests/liveness

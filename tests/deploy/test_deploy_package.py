@@ -120,7 +120,7 @@ def test_function_zip_holds_only_our_code(built):
         names = z.namelist()
         size = sum(i.file_size for i in z.infolist())
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
-    heavy = [n for n in names if re.match(r"(numpy|onnxruntime|cv2|PIL)/", n) or n.endswith(".onnx")
+    heavy = [n for n in names if re.match(r"(numpy|onnxruntime|cv2|PIL|imageio_ffmpeg)/", n) or n.endswith(".onnx")
              or (n.startswith("models/") and n != "models/calibration.json")]
     assert heavy == [], "dependencies/models belong in the layers"
     assert size < 5 * 2**20

@@ -38,6 +38,7 @@ def test_deployable_stage_settings(stage):
     assert policy.buckets(env["FRS_MEDIA_BUCKETS"])
     assert env["FRS_IDENTITY_BACKEND"] == "ssm" and env["FRS_IDENTITY_SSM_PREFIX"].startswith("/")
     assert env["FRS_MODEL_DIR"] == "/opt/models"            # where the models layer is mounted
+    assert env["FRS_FFMPEG_XZ"] == "/opt/ffmpeg/ffmpeg.xz"  # the dependency layer's compressed FFmpeg
     assert env["FRS_DATA_DIR"].startswith("/tmp/")           # the only writable path on Lambda
     assert 1769 <= cfg.lambda_memory_size <= 10240           # >= 1 full vCPU for the models
     assert cfg.lambda_timeout <= 29                          # API Gateway's integration timeout
