@@ -2,7 +2,8 @@
 
     python bench/cold_start.py [--runs 5] [--layer]
 
-For each of face-detect, face-compare and search, a new Python process is
+For each of face-detect, face-compare and search (and, with ``--routes``
+including ``live``, live-detect on a 2.8 s real clip), a new Python process is
 started that imports ``app`` and hands one API Gateway proxy event to
 ``app.app(event, context)``, exactly what Lambda's python3.11 runtime does on
 a cold start (the handler of the packaged function is ``app.app``). Timed:
@@ -12,7 +13,9 @@ first request (decode + lazy model loads + inference). Median of ``--runs``.
 ``--layer`` runs the child with only the built layers on sys.path
 (``python -I -S``: the packaged deployment.zip as /var/task, layers/build/
 deps/python, the runtime's boto3, FRS_MODEL_DIR=layers/build/models/models), i.e. with the numpy 1.26 /
-onnxruntime 1.16 that Lambda gets. Not measured here: Lambda's own init
+onnxruntime 1.16 that Lambda gets, and with FRS_FFMPEG_XZ pointing at the
+layer's compressed FFmpeg and a fresh TMPDIR per run, so every live-detect
+run pays the FFmpeg unpack a new container pays. Not measured here: Lambda's own init
 (fetching and unzipping the layers, ~hundreds of ms for ~100 MB) and a vCPU
 share below 2 cores at <= 1769 MB.
 
@@ -36,7 +39,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STILLS = Path(os.environ.get("FRS_DATASETS") or REPO.parent / "shared" / "datasets") / "stills" / "face_recognition"
+DATASETS = Path(os.environ.get("FRS_DATASETS") or REPO.parent / "shared" / "datasets")
+STILLS = DATASETS / "stills" / "face_recognition"
+LIVE_CLIP = DATASETS / "liveness" / "liveportrait" / "d3.mp4"  # a real left turn, 2.8 s
 PROJECT = "0123456789abcdef0123456789abcdef"
 GOAL_S = 1.5
 
@@ -88,6 +93,9 @@ def requests() -> dict:
                                {"image1_base64": b64("obama.jpg"), "image2_base64": b64("obama2.jpg")}),
         "search": proxy_event("POST", "/v2/{project_id}/face-sets/{face_set_name}/search",
                               {**pid, "face_set_name": "bench"}, {"image_base64": b64("obama2.jpg")}),
+        "live": proxy_event("POST", "/v2/{project_id}/live-detect", pid,
+                            {"video_base64": base64.b64encode(LIVE_CLIP.read_bytes()).decode()
+                             if LIVE_CLIP.exists() else "", "actions": "1"}),
     }
 
 
@@ -106,6 +114,7 @@ def child_cmd(layer: bool) -> tuple[list[str], dict]:
     if not deps.exists() or not stand.exists():
         sys.exit("--layer: run `make layer-smoke` first (needs layers/build/deps and runtime-standin)")
     env["FRS_MODEL_DIR"] = str(build / "models" / "models")
+    env["FRS_FFMPEG_XZ"] = str(build / "deps" / "ffmpeg" / "ffmpeg.xz")
     code = f"import sys; sys.path[:0] = {[str(task_dir()), str(deps), str(stand)]!r}\n" + CHILD
     return [sys.executable, "-I", "-S", "-c", code], env
 
@@ -127,10 +136,16 @@ def task_dir() -> Path:
 def run_once(event: dict, layer: bool, data_dir: str) -> dict:
     cmd, env = child_cmd(layer)
     env["FRS_DATA_DIR"] = data_dir
+    # A new container has an empty /tmp: nothing unpacked by an earlier run.
+    tmp = tempfile.mkdtemp(prefix="frs-cold-tmp-")
+    env["TMPDIR"] = tmp
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, input=json.dumps(event), capture_output=True, text=True, cwd=REPO, env=env,
-                       timeout=300)
+    try:
+        r = subprocess.run(cmd, input=json.dumps(event), capture_output=True, text=True, cwd=REPO, env=env,
+                           timeout=300)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
@@ -161,12 +176,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--layer", action="store_true", help="run with the built Lambda layers only")
-    ap.add_argument("--routes", default="detect,compare,search", help="comma list of routes to time")
+    ap.add_argument("--routes", default="detect,compare,search",
+                    help="comma list of routes to time (detect, compare, search, live)")
     a = ap.parse_args(argv)
     if a.runs < 3:
         ap.error("--runs must be at least 3 (the figure is a median)")
     if not (STILLS / "obama.jpg").exists():
         sys.exit(f"stills not found in {STILLS} (set FRS_DATASETS)")
+    if "live" in a.routes and not LIVE_CLIP.exists():
+        sys.exit(f"{LIVE_CLIP} not found (set FRS_DATASETS)")
 
     summary = {"bench": "cold_start", "env": "layer" if a.layer else "dev-venv", "runs": a.runs,
                "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
@@ -188,7 +206,9 @@ def main(argv=None) -> int:
                   f"first request {med['first_request_s']:.3f} s, {med['modules']} modules, "
                   f"child CPU {med['cpu_s']:.2f} s)  "
                   f"median of {a.runs}", flush=True)
-    worst = max(r["total_s"] for r in summary["routes"].values())
+    # The 1.5 s goal is about the image routes; live-detect is reported beside it.
+    image_routes = [r for k, r in summary["routes"].items() if k != "live"] or list(summary["routes"].values())
+    worst = max(r["total_s"] for r in image_routes)
     summary["worst_total_s"] = worst
     summary["within_goal"] = worst <= GOAL_S
     print(json.dumps(summary, sort_keys=True), flush=True)
