@@ -36,8 +36,9 @@ def test_case(case: Case, liveness_models):
     assert all(0.0 <= a["confidence"] <= 1.0 for a in vr["actions"])
     found = [a["confidence"] >= 0.5 for a in vr["actions"]]
     warnings = {w["warningCode"] for w in body["warning-list"]}
-    assert (vr["alive"], found, {c for c in warnings if c < 100}) == \
-        (case.expect_alive, case.expect_found, case.expect_warnings)
+    assert (vr["alive"], found) == (case.expect_alive, case.expect_found)
+    core = {c for c in warnings if c < 100}
+    assert case.warnings_ok(core), (core, case.expect_warnings, case.may_warn)
     for w in body["warning-list"]:
         assert set(w) == {"warningCode", "warningMsg"} and w["warningMsg"]
     # The picture is a decodable JPEG of a frame that holds the face.
