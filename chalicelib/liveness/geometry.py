@@ -71,10 +71,19 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
     ok, rvec, tvec = solve_pnp(_MODEL, img, cam)  # ok=False: degenerate point set
     if not ok:
         return float("nan"), float("nan")
+    cue = turn_ratio(points)
+    if tvec.ravel()[2] <= 0:
+        # The head placed behind the camera: the wrong branch of the fit
+        # (common near profile). Restart in front, on the cue's side.
+        guess = np.degrees(np.arcsin(np.clip(cue, -1, 1)))
+        rv0 = np.array([[0.0], [-np.radians(guess)], [0.0]])
+        tv0 = np.abs(tvec.reshape(3, 1))
+        ok, rvec, tvec = solve_pnp(_MODEL, img, cam, rv0, tv0)
+        if not ok or tvec.ravel()[2] <= 0:
+            return float("nan"), float("nan")
     yaw, pitch = _angles(rvec)
     if abs(yaw) > 90:  # facing away from the camera: a failed fit
         return float("nan"), float("nan")
-    cue = turn_ratio(points)
     if abs(cue) > 0.15 and np.sign(cue) != np.sign(yaw):
         guess = np.degrees(np.arcsin(np.clip(cue, -1, 1)))
         rv0 = np.array([[0.0], [-np.radians(guess)], [0.0]])

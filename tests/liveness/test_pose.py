@@ -203,30 +203,68 @@ def _in_front(img, size) -> bool:
 
 def test_head_pose_matches_opencv_version_on_random_heads():
     """The whole of head_pose, including the mirror-solution restart (the
-    generic head with 8 % shape noise makes the restart happen)."""
+    generic head with 8 % shape noise makes the restart happen). Where
+    OpenCV's fit is physically possible (the head in front of the camera)
+    the two agree; where it put the head behind the camera, head_pose
+    deliberately refits (see the ground-truth test below)."""
     rng = np.random.default_rng(11)
-    n, close, front, front_close, restarts, sign_bad = 1500, 0, 0, 0, 0, []
+    n, front, front_close, restarts = 1500, 0, 0, 0
     for _ in range(n):
         img, cheeks = _scene(rng, 1.0, 0.08)
         pts = _mesh_points(img, cheeks)
         ref = _head_pose_cv2(pts, (W, H))
         got = geometry.head_pose(pts, (W, H))
-        ok = _agree(ref, got, 0.5)
-        close += ok
         if _in_front(img, (W, H)):
             front += 1
-            front_close += ok
-        if abs(ref[0]) > 5 and not np.sign(ref[0]) == np.sign(got[0]):
-            sign_bad.append((ref, got))
+            front_close += _agree(ref, got, 0.5)
         cue = turn_ratio(pts)
         _, rv, _ = cv2.solvePnP(_MODEL, img, CAM, None, flags=cv2.SOLVEPNP_ITERATIVE)
         restarts += abs(cue) > 0.15 and np.sign(cue) != np.sign(_angles_cv2(rv)[0])
-    print(f"head_pose synthetic: {close}/{n} within 0.5 degree; in front of the camera "
-          f"{front_close}/{front}; {restarts} restarts")
-    assert not sign_bad, sign_bad
+    print(f"head_pose synthetic: in front of the camera {front_close}/{front}; {restarts} restarts")
+    assert front >= 0.5 * n
     assert front_close == front, f"{front - front_close}/{front} well-posed head poses differ"
-    assert close >= 0.98 * n, f"only {close}/{n} head poses within 0.5 degree of OpenCV's"
     assert restarts >= 10, "the mirror restart was not exercised"
+
+
+def _truth(rng, noise=1.0, shape=0.08):
+    """A random head as in _scene, with its true (yaw, pitch) in head_pose's
+    convention (the direction the face points, from the rotation)."""
+    yaw, pitch, roll = rng.uniform(-60, 60), rng.uniform(-40, 40), rng.uniform(-30, 30)
+    r = _rot(2, roll) @ _rot(0, pitch) @ _rot(1, yaw)
+    z = rng.uniform(800, 2500)
+    t = np.array([rng.uniform(-0.15, 0.15) * z, rng.uniform(-0.1, 0.1) * z, z])
+    model = np.vstack([_MODEL, CHEEKS]) * (1 + shape * rng.normal(size=(8, 3)))
+    cam_pts = model @ r.T + t
+    img = cam_pts[:, :2] / cam_pts[:, 2:] * W + [W / 2, H / 2]
+    img += rng.normal(size=img.shape) * noise
+    fwd = r @ np.array([0.0, 0.0, -1.0])
+    true = (np.degrees(np.arctan2(fwd[0], -fwd[2])),
+            np.degrees(np.arctan2(fwd[1], np.hypot(fwd[0], fwd[2]))))
+    return _mesh_points(img[:6], img[6:]), true
+
+
+def test_head_pose_against_ground_truth_beats_the_opencv_version():
+    """1,500 random heads (8 % shape noise, 1 px landmark noise) with known
+    pose. OpenCV's iterative fit puts ~40 % of them behind the camera and
+    then answers a wrong yaw (and often no pitch); head_pose refits those in
+    front. Measured: yaw within 10 degrees 99.2 % vs 75.8 %, pitch missing
+    0.7 % vs 19 %."""
+    rng = np.random.default_rng(11)
+    heads = [_truth(rng) for _ in range(1500)]
+    true = np.array([t for _, t in heads])
+    ours = np.array([geometry.head_pose(p, (W, H)) for p, _ in heads])
+    ref = np.array([_head_pose_cv2(p, (W, H)) for p, _ in heads])
+    turned = np.abs(true[:, 0]) > 10
+
+    def within(v, k, deg):
+        return np.mean(np.abs(v[:, k] - true[:, k]) < deg)  # NaN counts as a miss
+    print(f"yaw within 10 deg: ours {within(ours, 0, 10):.3f}, OpenCV {within(ref, 0, 10):.3f}; "
+          f"pitch within 5 deg: ours {within(ours, 1, 5):.3f}, OpenCV {within(ref, 1, 5):.3f}")
+    assert within(ours, 0, 10) >= 0.97
+    assert within(ours, 0, 10) > within(ref, 0, 10) + 0.1
+    assert np.mean(np.sign(ours[turned, 0]) == np.sign(true[turned, 0])) >= 0.995
+    assert within(ours, 1, 5) >= 0.85
+    assert np.mean(np.isnan(ours[:, 1])) <= 0.02
 
 
 @pytest.mark.parametrize("img", [
@@ -299,7 +337,7 @@ def _real_points():
 def test_head_pose_matches_opencv_version_on_real_frames(liveness_models):
     frames = _real_points()
     assert len(frames) >= 40, f"only {len(frames)} frames with a face"
-    close, front, front_bad, sign_bad, nan_bad, yaws = 0, 0, [], [], [], []
+    close, front, front_bad, nan_bad, yaws = 0, 0, [], [], []
     for name, pts, size in frames:
         ref = _head_pose_cv2(pts, size)
         got = geometry.head_pose(pts, size)
@@ -313,13 +351,12 @@ def test_head_pose_matches_opencv_version_on_real_frames(liveness_models):
                 front_bad.append((name, ref, got))
         if not np.isnan(ref[0]):
             yaws.append(ref[0])
-            if abs(ref[0]) > 5 and np.sign(ref[0]) != np.sign(got[0]):
-                sign_bad.append((name, ref, got))
     print(f"head_pose real: {close}/{len(frames)} within 1 degree; "
           f"in front of the camera {front - len(front_bad)}/{front}")
     assert not nan_bad, nan_bad
-    assert not sign_bad, sign_bad
+    # Where OpenCV's fit is physically possible the two agree; the others
+    # (head behind the camera, near profile) are refitted on purpose.
     assert not front_bad, front_bad
-    assert close >= 0.9 * len(frames), f"only {close}/{len(frames)} frames within 1 degree"
+    assert front >= 0.7 * len(frames)
     # The frames must cover real turns both ways, or this proves little.
     assert min(yaws) < -10 and max(yaws) > 10, (min(yaws), max(yaws))
