@@ -33,6 +33,10 @@ class FaceSetInfo:
     face_set_capacity: int
     external_fields: dict[str, str]  # field name -> FRS type name
     face_number: int = 0
+    # Which embedding model produced the set's vectors (the vision engine's
+    # ``model_id``), recorded at creation. "" = unknown: a set created before
+    # the model was recorded. Vectors of different models must never be compared.
+    embedding_model: str = ""
 
 
 @dataclass

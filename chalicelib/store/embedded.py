@@ -24,7 +24,10 @@ from .base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
 from .embedded_columns import FaceColumns, View
 
 DB_NAME = "frs.sqlite3"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Older schemas this code upgrades in place at open (see _migrate).
+# 1 -> 2: face_sets.embedding_model (existing sets get "", "unknown model").
+_MIGRATABLE = ("1",)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,6 +43,7 @@ CREATE TABLE IF NOT EXISTS face_sets (
     dim INTEGER,                             -- vector length, fixed by the first face
     version INTEGER NOT NULL DEFAULT 0,      -- bumped by every write to the set's faces
     epoch INTEGER NOT NULL DEFAULT 0,        -- versions <= epoch are missing from `changes`
+    embedding_model TEXT NOT NULL DEFAULT '', -- engine model_id of the vectors, '' = unknown
     UNIQUE (project_id, name)
 );
 CREATE TABLE IF NOT EXISTS faces (
@@ -101,6 +105,9 @@ class EmbeddedStore(FaceSetStore):
                              (SCHEMA_VERSION,))
                 (found,) = conn.execute(
                     "SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if found in _MIGRATABLE:
+                    _migrate(conn)
+                    found = SCHEMA_VERSION
                 if found != SCHEMA_VERSION:
                     raise RuntimeError(f"{self.path} has store schema {found}, this code"
                                        f" reads {SCHEMA_VERSION}")
@@ -156,19 +163,22 @@ class EmbeddedStore(FaceSetStore):
                 raise FrsError(errors.FACE_SET_LIMIT,
                                f"The number of face sets has reached the limit of {max_face_sets}.")
             conn.execute(
-                "INSERT INTO face_sets (project_id, name, face_set_id, create_date, capacity, fields)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO face_sets (project_id, name, face_set_id, create_date, capacity, fields,"
+                " embedding_model) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (info.project_id, info.face_set_name, info.face_set_id, info.create_date,
-                 int(info.face_set_capacity), json.dumps(dict(info.external_fields))))
+                 int(info.face_set_capacity), json.dumps(dict(info.external_fields)),
+                 str(info.embedding_model or "")))
         return FaceSetInfo(info.project_id, info.face_set_name, info.face_set_id,
                            info.create_date, int(info.face_set_capacity),
-                           dict(info.external_fields), 0)
+                           dict(info.external_fields), 0, str(info.embedding_model or ""))
 
-    _SET_COLS = "project_id, name, face_set_id, create_date, capacity, fields, face_number"
+    _SET_COLS = ("project_id, name, face_set_id, create_date, capacity, fields, face_number,"
+                 " embedding_model")
 
     @staticmethod
     def _info(row) -> FaceSetInfo:
-        return FaceSetInfo(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+        return FaceSetInfo(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6],
+                           row[7] or "")
 
     def list_face_sets(self, project_id: str) -> list[FaceSetInfo]:
         with self._conn() as conn:
@@ -408,6 +418,15 @@ class EmbeddedStore(FaceSetStore):
     def _forget(self, sid: int) -> None:
         with self._cache_lock:
             self._cache.pop(sid, None)
+
+
+def _migrate(conn) -> None:
+    """Upgrade a schema-1 database in place (inside the caller's write
+    transaction, so concurrent openers serialise and one of them does it)."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(face_sets)")}
+    if "embedding_model" not in cols:
+        conn.execute("ALTER TABLE face_sets ADD COLUMN embedding_model TEXT NOT NULL DEFAULT ''")
+    conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (SCHEMA_VERSION,))
 
 
 def _log_change(conn, sid: int, face_rows: list[int]) -> None:

@@ -3,6 +3,8 @@
 * Registry: one document per project (``project:<id>``) listing its face sets,
   changed only with optimistic concurrency (``if_seq_no``/``if_primary_term``)
   so the name check and the face-set limit hold under concurrent creates.
+  Each entry keeps the set's metadata, including ``embedding_model`` (absent
+  in entries written before it was recorded, read back as "").
 * Faces: one k-NN index per face set (custom fields typed per set, dimension
   fixed per index, deleting a set is one index delete). Document id = face id.
 * Capacity: a counter document per face set (``counter:<index>``) whose
@@ -135,7 +137,9 @@ class OpenSearchStore(FaceSetStore):
     def _info(project_id: str, name: str, e: dict, count: int) -> FaceSetInfo:
         return FaceSetInfo(project_id=project_id, face_set_name=name, face_set_id=e["face_set_id"],
                            create_date=e["create_date"], face_set_capacity=e["capacity"],
-                           external_fields=dict(e["external_fields"]), face_number=count)
+                           external_fields=dict(e["external_fields"]), face_number=count,
+                           # Absent in entries written before it was recorded: unknown.
+                           embedding_model=e.get("embedding_model") or "")
 
     # -- face sets -------------------------------------------------------------
     def create_face_set(self, info: FaceSetInfo, max_face_sets: int) -> FaceSetInfo:
@@ -149,7 +153,8 @@ class OpenSearchStore(FaceSetStore):
                               body={"kind": "counter", "reserved": 0, "next_seq": 0})
             entry = {"face_set_id": info.face_set_id, "create_date": info.create_date,
                      "capacity": int(info.face_set_capacity),
-                     "external_fields": dict(info.external_fields), "index": index}
+                     "external_fields": dict(info.external_fields), "index": index,
+                     "embedding_model": str(info.embedding_model or "")}
 
             def add(doc):
                 doc = doc or {"kind": "project", "project_id": pid, "face_sets": {}, "next_order": 0}

@@ -231,3 +231,20 @@ def test_racing_creates_of_one_name_leave_one_set_and_no_orphan_index(make, clie
     assert sorted(results) == sorted(["ok"] + [errors.FACE_SET_EXISTS] * 5)
     prefix = store.s.prefix
     assert list(client.indices.get(index=f"{prefix}-fs-*")) == [store._entry("p1", "same")["index"]]
+
+
+def test_face_set_entry_without_embedding_model_reads_as_unknown(make, client):
+    """Registry entries written before the model was recorded have no
+    ``embedding_model`` key: they read back as "" (unknown), and keep working."""
+    store = make()
+    store.create_face_set(FaceSetInfo("p1", "s", "ID1", "2026-11-25 00:00:00", 10000, {},
+                                      embedding_model="model-A"), 10)
+    doc_id = "project:p1"
+    src = client.get(index=store.registry, id=doc_id)["_source"]
+    assert src["face_sets"]["s"]["embedding_model"] == "model-A"
+    del src["face_sets"]["s"]["embedding_model"]  # what the older code wrote
+    client.index(index=store.registry, id=doc_id, body=src, refresh="true")
+    assert store.get_face_set("p1", "s").embedding_model == ""
+    assert [i.embedding_model for i in store.list_face_sets("p1")] == [""]
+    store.add_faces("p1", "s", faces(vectors(2)))
+    assert store.get_face_set("p1", "s").face_number == 2

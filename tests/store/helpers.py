@@ -9,10 +9,11 @@ FIELDS = {"name": "string", "age": "integer", "ts": "long", "score": "float",
 BIG = 2**60  # beyond float64's exact integers: long must compare exactly
 
 
-def info(project, name="set1", capacity=1000, fields=None):
+def info(project, name="set1", capacity=1000, fields=None, model=""):
     return FaceSetInfo(project_id=project, face_set_name=name, face_set_id="AbCdEfGh",
                        create_date="2026-11-25 12:00:00", face_set_capacity=capacity,
-                       external_fields=dict(FIELDS if fields is None else fields))
+                       external_fields=dict(FIELDS if fields is None else fields),
+                       embedding_model=model)
 
 
 def unit_vectors(n, seed=0, dim=DIM):

@@ -41,6 +41,22 @@ def test_create_list_get_delete_face_set(store, project):
     assert code_of(e) == errors.FACE_SET_NOT_FOUND
 
 
+def test_embedding_model_round_trips(backend, store, project):
+    model = "dlib_resnet-8c2ba98e+tacb336-flip"
+    created = store.create_face_set(info(project, "a", model=model), 10)
+    store.create_face_set(info(project, "legacy"), 10)  # recorded as unknown
+    assert created.embedding_model == model
+    assert store.get_face_set(project, "a").embedding_model == model
+    assert store.get_face_set(project, "legacy").embedding_model == ""
+    assert [(s.face_set_name, s.embedding_model) for s in store.list_face_sets(project)] == \
+        [("a", model), ("legacy", "")]
+    store.add_faces(project, "a", [face(0, unit_vectors(1)[0])])  # writes keep it
+    store.close()
+    again = backend.open()
+    assert again.get_face_set(project, "a").embedding_model == model
+    assert again.get_face_set(project, "legacy").embedding_model == ""
+
+
 def test_duplicate_name_and_limit(store, projects):
     p, other = projects(), projects()
     store.create_face_set(info(p, "a"), 3)

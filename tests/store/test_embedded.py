@@ -60,6 +60,111 @@ def test_files_wal_and_no_images(data_dir):
     s.close()
 
 
+# The schema-1 DDL exactly as the store wrote it before face sets recorded
+# their embedding model (chalicelib/store/embedded.py before schema 2).
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS face_sets (
+    sid INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused: a cache key for this set's life
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    face_set_id TEXT NOT NULL,
+    create_date TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    fields TEXT NOT NULL,                    -- JSON {field name: FRS type}
+    face_number INTEGER NOT NULL DEFAULT 0,
+    dim INTEGER,                             -- vector length, fixed by the first face
+    version INTEGER NOT NULL DEFAULT 0,      -- bumped by every write to the set's faces
+    epoch INTEGER NOT NULL DEFAULT 0,        -- versions <= epoch are missing from `changes`
+    UNIQUE (project_id, name)
+);
+CREATE TABLE IF NOT EXISTS faces (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,    -- insertion order, monotonic
+    project_id TEXT NOT NULL,
+    sid INTEGER NOT NULL,
+    face_id TEXT NOT NULL,
+    external_image_id TEXT NOT NULL,
+    box_x INTEGER NOT NULL, box_y INTEGER NOT NULL,
+    box_w INTEGER NOT NULL, box_h INTEGER NOT NULL,
+    fields TEXT NOT NULL,                    -- JSON object, as given
+    vector BLOB NOT NULL,                    -- float32, little-endian
+    UNIQUE (project_id, sid, face_id)
+);
+CREATE INDEX IF NOT EXISTS faces_by_set ON faces (project_id, sid, id);
+CREATE TABLE IF NOT EXISTS changes (         -- rows updated or deleted, per set version
+    sid INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    face_row INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_set ON changes (sid, version);
+"""
+
+
+def make_v1_database(data_dir, vec):
+    """A data directory as the schema-1 code left it: one set with one face."""
+    os.makedirs(data_dir, exist_ok=True)
+    db = sqlite3.connect(os.path.join(data_dir, DB_NAME))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCHEMA_V1)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO face_sets (project_id, name, face_set_id, create_date, capacity, fields,"
+               " face_number, dim, version) VALUES ('p', 'old', 'OldSetId', '2026-01-02 03:04:05',"
+               " 10000, ?, 1, ?, 1)", (json.dumps({"age": "integer"}), len(vec)))
+    db.execute("INSERT INTO faces (project_id, sid, face_id, external_image_id, box_x, box_y,"
+               " box_w, box_h, fields, vector) VALUES ('p', 1, 'OldFace1', 'img', 1, 2, 3, 4, ?, ?)",
+               (json.dumps({"age": 7}), np.asarray(vec, "<f4").tobytes()))
+    db.commit()
+    db.close()
+
+
+def test_schema_1_database_is_migrated_in_place(data_dir):
+    vecs = unit_vectors(3, seed=9)
+    make_v1_database(data_dir, vecs[0])
+    s = EmbeddedStore(data_dir)
+    try:
+        old = s.get_face_set("p", "old")
+        assert (old.face_set_id, old.face_number, old.external_fields, old.embedding_model) \
+            == ("OldSetId", 1, {"age": "integer"}, "")  # unknown model, not an error
+        [hit] = s.search("p", "old", vecs[0], 5)
+        assert hit.face.face_id == "OldFace1" and hit.face.external_fields == {"age": 7}
+        s.add_faces("p", "old", [face(1, vecs[1])])
+        s.create_face_set(info("p", "new", model="model-B"), 10)
+        assert s.get_face_set("p", "new").embedding_model == "model-B"
+    finally:
+        s.close()
+    db = sqlite3.connect(os.path.join(data_dir, DB_NAME))
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+    assert "embedding_model" in {r[1] for r in db.execute("PRAGMA table_info(face_sets)")}
+    db.close()
+    again = EmbeddedStore(data_dir)  # an already migrated directory opens as is
+    try:
+        assert [(i.face_set_name, i.face_number, i.embedding_model)
+                for i in again.list_face_sets("p")] == [("old", 2, ""), ("new", 0, "model-B")]
+    finally:
+        again.close()
+
+
+def test_two_stores_opening_a_schema_1_database(data_dir):
+    """Processes starting together: one migrates, the other sees schema 2."""
+    make_v1_database(data_dir, unit_vectors(1)[0])
+    a, b = EmbeddedStore(data_dir), EmbeddedStore(data_dir)
+    try:
+        assert a.get_face_set("p", "old").embedding_model == b.get_face_set("p", "old").embedding_model == ""
+    finally:
+        a.close()
+        b.close()
+
+
+def test_unknown_schema_version_is_refused(data_dir):
+    make_v1_database(data_dir, unit_vectors(1)[0])
+    db = sqlite3.connect(os.path.join(data_dir, DB_NAME))
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(RuntimeError, match="store schema 99"):
+        EmbeddedStore(data_dir)
+
+
 def test_second_process_sees_adds_updates_deletes(pair):
     a, b = pair
     vecs = unit_vectors(10, seed=1)
