@@ -50,8 +50,21 @@ class DlibResNet:
 
     def recipe_id(self) -> str:
         """Short tag of the alignment template and augmentation."""
-        digest = hashlib.sha1(np.round(self.template, 2).astype(np.float64).tobytes()).hexdigest()[:6]
-        return f"t{digest}" + ("-flip" if self.flip_tta else "")
+        return recipe_tag(self.template, self.flip_tta)
+
+    @staticmethod
+    def declared_recipe_id(entry: dict, template: np.ndarray = DLIB_CHIP_TEMPLATE,
+                           flip_tta: bool = False) -> str:
+        """``recipe_id()`` from the manifest entry alone, without creating a
+        session: the chip size is the input shape the manifest declares (the
+        graph's own shape is what a loaded embedder uses; they agree for every
+        model ``make models`` builds, and the engine warns if they do not)."""
+        spec = entry.get("input", {})
+        shape = spec.get("shape") or []
+        nhwc = str(spec.get("layout", "NCHW")).upper() == "NHWC"
+        dim = shape[1 if nhwc else 2] if len(shape) >= 3 else None
+        size = int(dim) if isinstance(dim, int) else 150
+        return recipe_tag(np.asarray(template, np.float32) * (size / 150.0), flip_tta)
 
     def chip(self, image_bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The aligned BGR chip for one face."""
@@ -80,6 +93,11 @@ class DlibResNet:
             n = len(chips_bgr)
             out = normalise(out[:n] + out[n:])
         return out
+
+
+def recipe_tag(template: np.ndarray, flip_tta: bool) -> str:
+    digest = hashlib.sha1(np.round(template, 2).astype(np.float64).tobytes()).hexdigest()[:6]
+    return f"t{digest}" + ("-flip" if flip_tta else "")
 
 
 def normalise(v: np.ndarray) -> np.ndarray:

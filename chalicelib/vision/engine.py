@@ -39,6 +39,7 @@ class FaceEngine:
         self._detector: CenterFace | None = None
         self._embedder: DlibResNet | None = None
         self._embedder_id: str | None = None
+        self._declared_id: str | None = None
         self._calibration: Calibration | None = None
 
     # -- lazy model loading ----------------------------------------------------
@@ -61,6 +62,12 @@ class FaceEngine:
                     # Vectors are comparable only under the same weights
                     # and the same alignment/augmentation recipe.
                     self._embedder_id = short_id(entry, path) + "+" + embedder.recipe_id()
+                    declared = self._declared_model_id(entry, path)
+                    if declared != self._embedder_id:
+                        # Face sets are created with the declared id (no load).
+                        log.warning("embedder %s differs from the id its manifest declares (%s); "
+                                    "check the manifest's input shape", self._embedder_id,
+                                    declared)
                     self._embedder = embedder
         return self._embedder
 
@@ -118,8 +125,19 @@ class FaceEngine:
 
     @property
     def model_id(self) -> str:
-        self.embedder  # noqa: B018 - loads it, which sets the id
-        return self._embedder_id
+        """What the vectors this engine produces are comparable with: embedder
+        weights (manifest sha256) + alignment/augmentation recipe. Answered
+        from the manifest without loading the model, so recording it on a new
+        face set or checking a set against it costs no model load; once the
+        embedder is loaded, the id computed from the loaded model."""
+        if self._embedder_id is not None:
+            return self._embedder_id
+        if self._declared_id is None:
+            self._declared_id = self._declared_model_id(*model_entry("embedder"))
+        return self._declared_id
+
+    def _declared_model_id(self, entry: dict, path) -> str:
+        return short_id(entry, path) + "+" + DlibResNet.declared_recipe_id(entry, flip_tta=self.FLIP_TTA)
 
     def similarity(self, cos):
         return self.calibration.similarity(cos)

@@ -205,3 +205,14 @@ def test_detect_does_not_load_the_embedder(engine):
     fresh = FaceEngine()
     fresh.detect(np.zeros((240, 320, 3), np.uint8))
     assert fresh._detector is not None and fresh._embedder is None
+
+
+def test_model_id_needs_no_model_load_and_matches_the_loaded_one(engine):
+    """Face-set creation records ``model_id`` from the manifest alone; the
+    embedder, once loaded, must report the very same id."""
+    fresh = FaceEngine()
+    declared = fresh.model_id
+    assert fresh._embedder is None and fresh._detector is None
+    engine.embedder  # noqa: B018 - the shared engine, loaded
+    assert declared == engine._embedder_id == engine.model_id
+    assert declared.startswith("dlib_resnet-") and declared.endswith("-flip")
