@@ -1,6 +1,7 @@
 """Face-set (facial image library) management: API Reference §4.5."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ from .params import get_int, get_json, get_str
 from .store import get_store
 from .store.base import FaceSetInfo
 
+log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CAPACITY_STEP = 10_000
 MAX_CAPACITY = 100_000
@@ -27,6 +29,29 @@ def check_name(name) -> str:
         raise FrsError(errors.PARAM_FORMAT, "face_set_name must be 1 to 64 letters, digits, "
                        "'_' or '-'.")
     return name
+
+
+def engine_model_id() -> str:
+    """The running engine's ``model_id``. Read from the model manifest, so it
+    loads no model (chalicelib/vision/engine.py)."""
+    from .detection import engine  # lazy: keeps the vision import off other paths
+    return engine().model_id
+
+
+def check_model(info: FaceSetInfo) -> None:
+    """Refuse to store vectors into, or compare a query with, a face set whose
+    vectors another embedding model produced: the scores would be meaningless,
+    and without the images (never kept) the faces cannot be re-embedded. A set
+    created before the model was recorded ("") is accepted: its model is
+    unknown. Called before any image work."""
+    if not info.embedding_model:
+        return
+    running = engine_model_id()
+    if info.embedding_model != running:
+        raise FrsError(errors.INTERNAL,
+                       f"Face set '{info.face_set_name}' holds features of model "
+                       f"{info.embedding_model}; this service runs model {running}. Re-enrol its "
+                       "faces (FRS cannot re-extract them: images are not kept).")
 
 
 def info_json(info: FaceSetInfo) -> dict:
@@ -51,10 +76,16 @@ def create(project_id: str, payload: dict, form: bool = False) -> dict:
         raise FrsError(errors.PARAM_FORMAT, "face_set_capacity must be a multiple of 10000, "
                        "at most 100000.")
     schema = parse_schema(get_json(payload, "external_fields", dict, form=form))
+    try:
+        model = engine_model_id()
+    except FrsError as exc:  # models not built: the set's model stays unknown
+        log.warning("face set %s created without an embedding model id: %s", name, exc.msg)
+        model = ""
     info = FaceSetInfo(
         project_id=project_id, face_set_name=name, face_set_id=ids.face_set_id(),
         create_date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
-        face_set_capacity=capacity, external_fields=schema, face_number=0)
+        face_set_capacity=capacity, external_fields=schema, face_number=0,
+        embedding_model=model)
     created = get_store().create_face_set(info, max_face_sets())
     return {"face_set_info": info_json(created)}
 

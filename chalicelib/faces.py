@@ -7,7 +7,7 @@ from . import errors, ids
 from .detection import engine, faces_in
 from .errors import FrsError
 from .external_fields import check_values
-from .face_sets import check_name
+from .face_sets import check_model, check_name
 from .filter import BUILTIN_FIELDS, Match, coerce_value, parse_filter
 from .params import get_bool, get_int, get_json, get_str
 from .store import get_store
@@ -33,6 +33,7 @@ def add(project_id: str, name: str, payload: dict, form: bool = False) -> dict:
     external_image_id = _external_image_id(payload) or ids.external_image_id()
     fields = check_values(get_json(payload, "external_fields", dict, form=form), info.external_fields)
     single = get_bool(payload, "single", form=form, default=False)
+    check_model(info)  # before decoding, detecting or embedding anything
     image, detected = faces_in(payload)
     if not detected:
         raise FrsError(errors.ADD_NO_FACE, "Detect no face, can not add it to face set.")

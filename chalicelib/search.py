@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import errors
 from .detection import engine, faces_in
 from .errors import FrsError
-from .face_sets import check_name
+from .face_sets import check_model, check_name
 from .filter import parse_filter
 from .inputs import present
 from .params import get_float, get_int, get_json, get_str
@@ -57,6 +57,9 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
     text = get_str(payload, "filter")
     where = parse_filter(text, schema) if text is not None else None
     face_id = get_str(payload, "face_id")
+    # Also for a search by face_id: its vector and the set's are of one model,
+    # but the similarity calibration is the running model's.
+    check_model(info)
     eng = engine()
     if face_id is not None and not present(payload, "image"):
         stored = store.get_face(project_id, name, face_id, with_vector=True)
