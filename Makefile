@@ -24,10 +24,13 @@ models: venv
 
 # One BLAS thread: exact search is a matrix-vector product, and OpenBLAS's
 # threads cost more than they save on small machines (docs/store.md).
+# --no-autoreload: Chalice's reloader polls every file under the project
+# (.venv included) and restarts the server whenever one changes, which
+# includes the embedded store's own files under .frs-data after every write.
 serve: export OPENBLAS_NUM_THREADS ?= 1
 serve: models
 	$(PYBIN) -m chalicelib.serve_banner
-	$(VENV)/bin/chalice local --host 127.0.0.1 --port $(FRS_PORT) --stage local
+	$(VENV)/bin/chalice local --host 127.0.0.1 --port $(FRS_PORT) --stage local --no-autoreload
 
 # Area-specific targets (opensearch, bench-*, layer, package, fuzz) live in mk/.
 -include mk/*.mk
