@@ -96,12 +96,18 @@ def time_ours(engine, data, runs):
         if chips:
             engine.embedder.embed_chips(chips)
         t4 = time.perf_counter()
-        for k, a, b in (("decode", t0, t1), ("detect", t1, t2), ("align", t2, t3), ("embed", t3, t4)):
-            st[k].append(b - a)
-        st.setdefault("total", []).append(t4 - t0)
-        st.setdefault("total_cpu", []).append(time.process_time() - c0)
+        record(st, c0, t0, t1, t2, t3, t4)
         faces_found = len(faces)
     return st, faces_found
+
+
+def record(st, c0, t0, t1, t2, t3, t4):
+    """One run's stage times (decode, detect, align, embed), wall total and
+    process CPU since ``c0``."""
+    for k, a, b in (("decode", t0, t1), ("detect", t1, t2), ("align", t2, t3), ("embed", t3, t4)):
+        st[k].append(b - a)
+    st.setdefault("total", []).append(t4 - t0)
+    st.setdefault("total_cpu", []).append(time.process_time() - c0)
 
 
 def time_face_recognition(data, runs):
@@ -124,10 +130,7 @@ def time_face_recognition(data, runs):
         for chip in chips:
             api.face_encoder.compute_face_descriptor(chip)
         t4 = time.perf_counter()
-        for k, a, b in (("decode", t0, t1), ("detect", t1, t2), ("align", t2, t3), ("embed", t3, t4)):
-            st[k].append(b - a)
-        st.setdefault("total", []).append(t4 - t0)
-        st.setdefault("total_cpu", []).append(time.process_time() - c0)
+        record(st, c0, t0, t1, t2, t3, t4)
         faces_found = len(locations)
     return st, faces_found
 

@@ -314,23 +314,19 @@ else:
     out["engine_embedding"] = [round(float(x), 6) for x in eng.embedder.embed_chips([chip])[0]]
 # Video: the compressed FFmpeg is unpacked (FRS_FFMPEG_XZ) and decodes a
 # clip it made itself (lavfi test source, H.264 in MP4).
-try:
-    from chalicelib.liveness.ffmpeg import ffmpeg_exe
-    from chalicelib.liveness.video import Video
-except ImportError as exc:
-    out["video"] = f"not importable: {exc}"
-else:
-    import subprocess, tempfile
-    t1 = time.perf_counter()
-    exe = ffmpeg_exe()
-    out["ffmpeg_unpack_seconds"] = round(time.perf_counter() - t1, 2)
-    clip = os.path.join(tempfile.mkdtemp(), "clip.mp4")
-    subprocess.run([exe, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", clip], check=True)
-    with Video(open(clip, "rb").read()) as v:
-        n = sum(1 for _ in v.frames(10.0))
-        out["video"] = {"sampled_frames": n, "decoded_frames": v.info.frames, "fps": v.info.fps,
-                        "size": [v.info.width, v.info.height]}
+import subprocess, tempfile
+from chalicelib.liveness.ffmpeg import ffmpeg_exe
+from chalicelib.liveness.video import Video
+t1 = time.perf_counter()
+exe = ffmpeg_exe()
+out["ffmpeg_unpack_seconds"] = round(time.perf_counter() - t1, 2)
+clip = os.path.join(tempfile.mkdtemp(), "clip.mp4")
+subprocess.run([exe, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", clip], check=True)
+with Video(open(clip, "rb").read()) as v:
+    n = sum(1 for _ in v.frames(10.0))
+    out["video"] = {"sampled_frames": n, "decoded_frames": v.info.frames, "fps": v.info.fps,
+                    "size": [v.info.width, v.info.height]}
 out["seconds"] = round(time.perf_counter() - t0, 2)
 print(json.dumps(out))
 """

@@ -29,10 +29,13 @@ def source(rel: str) -> Path:
     return p
 
 
-@functools.lru_cache(maxsize=16)
-def _decode(rel: str) -> tuple[tuple[np.ndarray, ...], float]:
-    cap = cv2.VideoCapture(str(source(rel)), cv2.CAP_FFMPEG)
+def read_with_opencv(path) -> tuple[float, tuple[int, int], list[np.ndarray]]:
+    """(fps, (width, height), every frame) as OpenCV's FFmpeg backend decodes
+    ``path``: the clip builder's reader and the decoder tests' reference."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    assert cap.isOpened(), path
     fps = cap.get(cv2.CAP_PROP_FPS)
+    size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     frames = []
     while True:
         ok, f = cap.read()
@@ -40,6 +43,12 @@ def _decode(rel: str) -> tuple[tuple[np.ndarray, ...], float]:
             break
         frames.append(f)
     cap.release()
+    return fps, size, frames
+
+
+@functools.lru_cache(maxsize=16)
+def _decode(rel: str) -> tuple[tuple[np.ndarray, ...], float]:
+    fps, _, frames = read_with_opencv(source(rel))
     return tuple(frames), fps
 
 

@@ -74,10 +74,12 @@ def _rot(axis: int, deg: float) -> np.ndarray:
     return cv2.Rodrigues(v)[0]
 
 
-def _scene(rng, noise=1.0, shape=0.0):
+def _head(rng, noise=1.0, shape=0.0):
     """A random head: yaw -60..60, pitch -40..40, roll -30..30 degrees, 0.8-2.5
     m away, anywhere in the frame; ``noise`` px of landmark noise and a
-    ``shape`` (relative) deviation of the face from the generic model."""
+    ``shape`` (relative) deviation of the face from the generic model.
+    Answers the 6 model points and 2 cheeks in the image, and the true
+    (yaw, pitch) in head_pose's convention (where the face points)."""
     yaw, pitch, roll = rng.uniform(-60, 60), rng.uniform(-40, 40), rng.uniform(-30, 30)
     r = _rot(2, roll) @ _rot(0, pitch) @ _rot(1, yaw)
     z = rng.uniform(800, 2500)
@@ -87,7 +89,15 @@ def _scene(rng, noise=1.0, shape=0.0):
     cam_pts = model @ r.T + t
     img = cam_pts[:, :2] / cam_pts[:, 2:] * W + [W / 2, H / 2]
     img += rng.normal(size=img.shape) * noise
-    return img[:6], img[6:]
+    fwd = r @ np.array([0.0, 0.0, -1.0])
+    true = (np.degrees(np.arctan2(fwd[0], -fwd[2])),
+            np.degrees(np.arctan2(fwd[1], np.hypot(fwd[0], fwd[2]))))
+    return img[:6], img[6:], true
+
+
+def _scene(rng, noise=1.0, shape=0.0):
+    img6, cheeks, _ = _head(rng, noise, shape)
+    return img6, cheeks
 
 
 def _mesh_points(img6, cheeks) -> np.ndarray:
@@ -227,20 +237,9 @@ def test_head_pose_matches_opencv_version_on_random_heads():
 
 
 def _truth(rng, noise=1.0, shape=0.08):
-    """A random head as in _scene, with its true (yaw, pitch) in head_pose's
-    convention (the direction the face points, from the rotation)."""
-    yaw, pitch, roll = rng.uniform(-60, 60), rng.uniform(-40, 40), rng.uniform(-30, 30)
-    r = _rot(2, roll) @ _rot(0, pitch) @ _rot(1, yaw)
-    z = rng.uniform(800, 2500)
-    t = np.array([rng.uniform(-0.15, 0.15) * z, rng.uniform(-0.1, 0.1) * z, z])
-    model = np.vstack([_MODEL, CHEEKS]) * (1 + shape * rng.normal(size=(8, 3)))
-    cam_pts = model @ r.T + t
-    img = cam_pts[:, :2] / cam_pts[:, 2:] * W + [W / 2, H / 2]
-    img += rng.normal(size=img.shape) * noise
-    fwd = r @ np.array([0.0, 0.0, -1.0])
-    true = (np.degrees(np.arctan2(fwd[0], -fwd[2])),
-            np.degrees(np.arctan2(fwd[1], np.hypot(fwd[0], fwd[2]))))
-    return _mesh_points(img[:6], img[6:]), true
+    """Mesh points of a random head and its true (yaw, pitch)."""
+    img6, cheeks, true = _head(rng, noise, shape)
+    return _mesh_points(img6, cheeks), true
 
 
 def test_head_pose_against_ground_truth_beats_the_opencv_version():

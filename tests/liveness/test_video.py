@@ -23,6 +23,7 @@ from chalicelib.liveness import video as V
 from chalicelib.liveness.ffmpeg import ffmpeg_exe
 from chalicelib.liveness.video import MAX_SIDE, Video
 from tests.liveness.clips import MissingClip, source
+from tests.liveness.clips import read_with_opencv as cv2_decode
 
 
 def ff(*args: str) -> None:
@@ -41,21 +42,6 @@ def decode_all(data: bytes, sample_fps: float = 1000.0):
     with Video(data) as v:
         frames = list(v.frames(sample_fps))
         return v, frames
-
-
-def cv2_decode(path: Path):
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    assert cap.isOpened(), path
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return fps, size, frames
 
 
 def children() -> set[int]:
