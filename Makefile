@@ -8,7 +8,7 @@ PYBIN := $(VENV)/bin/python
 FRS_PORT ?= 8000
 export FRS_DATA_DIR ?= .frs-data
 
-.PHONY: venv models serve test test-fast clean
+.PHONY: venv models serve test test-fast check clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-build.txt
 	test -x $(PYBIN) || $(PY) -m venv $(VENV)
@@ -29,7 +29,7 @@ models: venv
 # includes the embedded store's own files under .frs-data after every write.
 serve: export OPENBLAS_NUM_THREADS ?= 1
 serve: models
-	$(PYBIN) -m chalicelib.serve_banner
+	$(PYBIN) -m chalicelib.cli.serve_banner
 	$(VENV)/bin/chalice local --host 127.0.0.1 --port $(FRS_PORT) --stage local --no-autoreload
 
 # Area-specific targets (opensearch, bench-*, layer, package, fuzz) live in mk/.
@@ -47,6 +47,11 @@ test: models
 # Everything that needs no OpenSearch node (backend suites skip with a reason).
 test-fast: models
 	env -u OPENSEARCH_URL $(PYBIN) -m pytest $(PYTEST_ARGS) tests
+
+# Lint and types (configuration in pyproject.toml); CI runs this before the suite.
+check: venv
+	$(PYBIN) -m ruff check .
+	$(PYBIN) -m mypy
 
 clean:
 	rm -rf $(VENV) models/*.onnx models/manifest.json models/.cache
