@@ -50,8 +50,8 @@ RESERVED_ENV = {
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
 
-LAYERS = {"DepsLayer": ("deps-layer.zip", "numpy, onnxruntime, pillow, ..., xz-compressed FFmpeg for python3.11 "
-                                          "(layers/build_layer.py)"),
+LAYERS = {"DepsLayer": ("deps-layer.zip", "numpy, onnxruntime, pillow, ..., xz-compressed FFmpeg "
+                                          "for python3.11 (layers/build_layer.py)"),
           "ModelsLayer": ("models-layer.zip", "ONNX models + manifest, mounted at /opt/models")}
 
 _NOT_FOUND = '{"error_code":"APIG.0101","error_msg":"The API does not exist or has not been published."}'

@@ -39,7 +39,8 @@ def opensearch_domain(endpoint: str) -> tuple[str, str]:
     """(domain name, region) from an Amazon OpenSearch Service endpoint such as
     ``https://search-<domain>-<id>.<region>.es.amazonaws.com`` (or ``vpc-…``)."""
     host = re.sub(r"^https?://", "", endpoint).split("/")[0].split(":")[0]
-    m = re.fullmatch(r"(?:search|vpc)-([a-z][a-z0-9-]{2,27})-[a-z0-9]+\.([a-z0-9-]+)\.es\.amazonaws\.com", host)
+    m = re.fullmatch(r"(?:search|vpc)-([a-z][a-z0-9-]{2,27})-[a-z0-9]+"
+                     r"\.([a-z0-9-]+)\.es\.amazonaws\.com", host)
     if not m:
         raise SystemExit(f"FRS_OPENSEARCH_ENDPOINT {endpoint!r} is not an Amazon OpenSearch "
                          "Service domain endpoint (search-<domain>-<id>.<region>.es.amazonaws.com)")
@@ -72,7 +73,8 @@ def build_policy(env: dict) -> dict:
         st.append({"Sid": "BulkImportRead", "Effect": "Allow", "Action": ["s3:GetObject"],
                    "Resource": [f"{ARN}:s3:::{imp}/import/*"]})
         # Delete: a successful retry removes the object's stale failure report.
-        st.append({"Sid": "BulkImportReport", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],
+        st.append({"Sid": "BulkImportReport", "Effect": "Allow",
+                   "Action": ["s3:PutObject", "s3:DeleteObject"],
                    "Resource": [f"{ARN}:s3:::{imp}/import-reports/*"]})
     if env.get("FRS_STORE") == "opensearch":
         domain, region = opensearch_domain(env.get("FRS_OPENSEARCH_ENDPOINT", ""))
@@ -83,7 +85,7 @@ def build_policy(env: dict) -> dict:
     if env.get("FRS_IDENTITY_BACKEND") == "ssm":
         prefix = "/" + (env.get("FRS_IDENTITY_SSM_PREFIX") or "/openfrs/identity").strip("/")
         # Put: the token signing key is created on first use; deleting and
-        # revoking are the operator's (chalicelib/admin.py), not the function's.
+        # revoking are the operator's (chalicelib/cli/admin.py), not the function's.
         st.append({"Sid": "Credentials", "Effect": "Allow",
                    "Action": ["ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter"],
                    "Resource": [f"{ARN}:ssm:{REGION}:{ACCT}:parameter{prefix}/*"]})

@@ -32,8 +32,8 @@ from __future__ import annotations
 import argparse
 import compileall
 import hashlib
-import lzma
 import json
+import lzma
 import os
 import re
 import shutil
@@ -74,7 +74,7 @@ PRUNE = [
     ("onnxruntime/tools", "model conversion tools"),
     ("onnxruntime/datasets", "sample models"),
     ("onnxruntime/backend", "ONNX backend-test adapter"),
-    # Pillow: we only decode JPEG/PNG/BMP (chalicelib/vision/image.py); these
+    # Pillow: we only decode JPEG/PNG/BMP (chalicelib/vision/decode.py); these
     # optional extensions are imported inside try/except by PIL.
     ("PIL/_avif*.so", "AVIF codec"),
     ("PIL/_webp*.so", "WebP codec"),
@@ -219,8 +219,8 @@ def build_deps(wheels: list[Path], out: Path, cache: Path) -> dict:
 
 def roles_used_by_code() -> set[str]:
     """Manifest roles some module names literally (e.g. model_entry("detector"))."""
-    text = "\n".join(f.read_text(errors="replace") for f in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]
-                     if f.exists())
+    sources = [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]
+    text = "\n".join(f.read_text(errors="replace") for f in sources if f.exists())
     return set(re.findall(r"[\"']([a-z][a-z0-9_]*)[\"']", text))
 
 
@@ -433,7 +433,8 @@ def main(argv=None) -> int:
     log(f"  dependency layer            {deps['final'] / MB:8.1f} MB  (zip {deps_zip / MB:.1f} MB)")
     log(f"  models layer                {models / MB:8.1f} MB  (zip {models_zip / MB:.1f} MB)")
     log(f"  function code               {func / MB:8.1f} MB  ({func_src})")
-    log(f"  TOTAL unzipped              {total / MB:8.1f} MB  (limit {LIMIT_BYTES // MB}, goal {GOAL_BYTES // MB})")
+    log(f"  TOTAL unzipped              {total / MB:8.1f} MB"
+        f"  (limit {LIMIT_BYTES // MB}, goal {GOAL_BYTES // MB})")
 
     figures = {"deps_bytes": deps["final"], "models_bytes": models,
                "function_bytes": func, "total_bytes": total, "deps_zip_bytes": deps_zip,

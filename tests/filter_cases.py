@@ -7,8 +7,10 @@ SCHEMA = {"age": "integer", "city": "string", "score": "float", "vip": "boolean"
 
 # face_id -> (external_image_id, external_fields); some faces lack fields.
 FACES = {
-    "AAAAAAAA": ("img-1", {"age": 18, "city": "Paris", "score": 0.5, "vip": True, "ts": 1000, "weight": 60.5}),
-    "BBBBBBBB": ("img-1", {"age": 25, "city": "Berlin", "score": 0.9, "vip": False, "ts": 2000, "weight": 72.0}),
+    "AAAAAAAA": ("img-1", {"age": 18, "city": "Paris", "score": 0.5, "vip": True, "ts": 1000,
+                           "weight": 60.5}),
+    "BBBBBBBB": ("img-1", {"age": 25, "city": "Berlin", "score": 0.9, "vip": False, "ts": 2000,
+                           "weight": 72.0}),
     "CCCCCCCC": ("img-2", {"age": 40, "city": "Paris", "score": 0.1, "vip": False, "ts": 3000}),
     "DDDDDDDD": ("img-3", {"age": 65, "city": "New York", "vip": True, "ts": 9_000_000_000}),
     "EEEEEEEE": ("img-4", {"city": "Tokyo"}),

@@ -7,12 +7,11 @@ import time
 
 import numpy as np
 
-from chalicelib import imaging
-from chalicelib.errors import (ACTION_TIME_INVALID, VIDEO_MULTI_FACE, VIDEO_NO_FACE,
-                               VIDEO_QUALITY, FrsError)
-from chalicelib.liveness import identity, judges, params
+from chalicelib.errors import ACTION_TIME_INVALID, VIDEO_MULTI_FACE, VIDEO_NO_FACE, VIDEO_QUALITY, FrsError
+from chalicelib.liveness import judges, request, same_person
 from chalicelib.liveness.track import Track, track
 from chalicelib.liveness.video import Video
+from chalicelib.vision import pixels
 
 # Analysis rate: enough for turns, nods and mouth cycles (all >= 0.3 s) and
 # for most blinks; keeps 5 s of 512x512 video near 40 mesh runs.
@@ -63,26 +62,17 @@ def _warn(codes) -> list[dict]:
     return [{"warningCode": c, "warningMsg": WARNINGS[c]} for c in sorted(set(codes))]
 
 
-def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
-    """Full analysis; answers the response body plus ``"_debug"`` details
-    (verdicts, timings) that the route strips."""
-    t0 = time.perf_counter()
-    req = params.parse(actions, action_time, nod_threshold)
-    with Video(data) as v:
-        fps = SAMPLE_FPS_BLINK if 5 in req.actions else SAMPLE_FPS
-        tr = track(v.frames(fps), (v.width, v.height), eyelids=5 in req.actions)
-        info = v.info
-    t_track = time.perf_counter() - t0
+def _check_windows(windows, duration: float) -> None:
+    """Refuse an action window that starts after the end of the video."""
+    for a, b in windows or ():
+        if a >= duration:
+            raise FrsError(ACTION_TIME_INVALID,
+                           f"The action time {int(a * 1000)}-{int(b * 1000)} starts after "
+                           f"the end of the video ({duration:.2f} s).")
 
-    if req.windows:
-        for a, b in req.windows:
-            if a >= info.duration:
-                raise FrsError(ACTION_TIME_INVALID,
-                               f"The action time {int(a * 1000)}-{int(b * 1000)} starts after "
-                               f"the end of the video ({info.duration:.2f} s).")
 
-    S = tr.samples
-    found = [s for s in S if s.found]
+def _check_faces(S, found) -> int:
+    """Refuse a video without one usable face; answers how many samples show several."""
     if not found:
         raise FrsError(VIDEO_NO_FACE, "No face is detected in the video.")
     counted = [s.faces for s in S if s.faces is not None]
@@ -94,7 +84,11 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
     if np.median(sizes) < MIN_FACE_PX or np.median([s.brightness for s in found]) < MIN_BRIGHTNESS:
         raise FrsError(VIDEO_QUALITY, "The face in the video is too small or too dark "
                                       "to be analysed.")
+    return multi
 
+
+def _sample_warnings(S, found, multi: int) -> list[int]:
+    """Warnings 4 (several faces), 5 (face often lost) and 1 (rarely frontal)."""
     warnings: list[int] = []
     if multi:
         warnings.append(4)
@@ -103,6 +97,52 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
     frontal = [s for s in found if abs(s.yaw) < FRONTAL_DEG and abs(s.pitch) < FRONTAL_DEG]
     if len(frontal) / len(found) < FRONTAL_SHARE:
         warnings.append(1)
+    return warnings
+
+
+def _picture(tr, warnings: list[int]) -> str:
+    """The best frame as base64 JPEG ("" without one), appending its quality
+    warnings (8, 101-106) to ``warnings``."""
+    if tr.best_index < 0 or tr.best_frame is None:
+        warnings.append(8)
+        return ""
+    picture = ""
+    p = tr.samples[tr.best_index]
+    jpg = pixels.encode_jpeg(tr.best_frame, quality=90)
+    if jpg:
+        picture = base64.b64encode(jpg).decode("ascii")
+    else:
+        warnings.append(8)
+    side = min(p.box[2] - p.box[0], p.box[3] - p.box[1])
+    if side < PICTURE_MIN_FACE:
+        warnings.append(101)
+    if p.sharpness < PICTURE_MIN_SHARP:
+        warnings.append(102)
+    if abs(p.yaw) > PICTURE_MAX_YAW or abs(p.pitch) > PICTURE_MAX_PITCH:
+        warnings.append(103)
+    if p.brightness < PICTURE_DARK:
+        warnings.append(105)
+    if p.faces is not None and p.faces > 1:
+        warnings.append(106)
+    return picture
+
+
+def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
+    """Full analysis; answers the response body plus ``"_debug"`` details
+    (verdicts, timings) that the route strips."""
+    t0 = time.perf_counter()
+    req = request.parse(actions, action_time, nod_threshold)
+    with Video(data) as v:
+        fps = SAMPLE_FPS_BLINK if 5 in req.actions else SAMPLE_FPS
+        tr = track(v.frames(fps), (v.width, v.height), eyelids=5 in req.actions)
+        info = v.info
+    t_track = time.perf_counter() - t0
+
+    _check_windows(req.windows, info.duration)
+    S = tr.samples
+    found = [s for s in S if s.found]
+    multi = _check_faces(S, found)
+    warnings = _sample_warnings(S, found, multi)
 
     series = _series(tr)
     verdicts = judges.judge(req.actions, series, req.windows, req.nod_threshold)
@@ -112,34 +152,14 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
         warnings.append(6)
 
     t1 = time.perf_counter()
-    ident = identity.check(tr)
+    ident = same_person.check(tr)
     t_ident = time.perf_counter() - t1
     # A cut means the clip is not one continuous recording of one face.
     cuts = sum(1 for s in S if s.jump)
     if not ident.same or cuts:
         warnings.append(7)
 
-    picture = ""
-    if tr.best_index < 0 or tr.best_frame is None:
-        warnings.append(8)
-    else:
-        p = S[tr.best_index]
-        jpg = imaging.encode_jpeg(tr.best_frame, quality=90)
-        if jpg:
-            picture = base64.b64encode(jpg).decode("ascii")
-        else:
-            warnings.append(8)
-        side = min(p.box[2] - p.box[0], p.box[3] - p.box[1])
-        if side < PICTURE_MIN_FACE:
-            warnings.append(101)
-        if p.sharpness < PICTURE_MIN_SHARP:
-            warnings.append(102)
-        if abs(p.yaw) > PICTURE_MAX_YAW or abs(p.pitch) > PICTURE_MAX_PITCH:
-            warnings.append(103)
-        if p.brightness < PICTURE_DARK:
-            warnings.append(105)
-        if p.faces is not None and p.faces > 1:
-            warnings.append(106)
+    picture = _picture(tr, warnings)
 
     alive = all(v.found for v in verdicts) and ident.same and not frozen and not cuts
     body = {

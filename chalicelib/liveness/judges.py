@@ -124,9 +124,10 @@ def _dt(t) -> float:
 
 def _signal(action: int, s: Series, nod_threshold: float):
     """(signal, swing, peak_ok, hold, rest_max) with excursions pointing up."""
-    # Signals are floored (NaN kept: no face is not "frontal") at their resting level (frontal yaw 0, the median
-    # pitch at the start and end) so a swing from the opposite side does not count toward the
-    # rise: left-right-left is two left turns of the size of each, not more.
+    # Signals are floored (NaN kept: no face is not "frontal") at their resting level
+    # (frontal yaw 0, the median pitch at the start and end) so a swing from the
+    # opposite side does not count toward the rise: left-right-left is two left
+    # turns of the size of each, not more.
     if action == 1:
         return np.maximum(s.yaw, 0.0), TURN_SWING, (lambda v: v >= TURN_PEAK), HOLD_S, TURN_REST
     if action == 2:

@@ -12,13 +12,16 @@ enough). Use the action LiveDetect for anything that matters.
 from __future__ import annotations
 
 import base64
-import threading
 
 import numpy as np
+import onnxruntime as ort
 
-from chalicelib import imaging
 from chalicelib.errors import VIDEO_MULTI_FACE, VIDEO_NO_FACE, FrsError
-from chalicelib.liveness.models import get_models, has_model, load_session
+from chalicelib.inference.manifest import has_model
+from chalicelib.inference.sessions import load_session
+from chalicelib.lazy import Lazy
+from chalicelib.liveness.mediapipe import get_models
+from chalicelib.vision import pixels
 
 # Without the opt-in model this sub-service is off: FRS's own code for that.
 SUBSERVICE_DISABLED = "FRS.0020"
@@ -29,20 +32,15 @@ MIN_SHARPNESS = 15.0      # Laplacian variance of the face centre
 SECOND_FACE_RATIO = 0.5
 ALIVE_AT = 0.5
 
-_lock = threading.Lock()
-_sess = None
+_sess: Lazy[ort.InferenceSession] = Lazy(lambda: load_session("passive_liveness", small=True))
 
 
-def _model():
-    global _sess
-    if _sess is None and not has_model("passive_liveness"):
+def _model() -> ort.InferenceSession:
+    if _sess.peek() is None and not has_model("passive_liveness"):
         raise FrsError(SUBSERVICE_DISABLED, "Silent liveness is not enabled: its only available "
                        "model has weights of undocumented origin and is opt-in. Build it with "
                        "`make models OPT_IN=passive_liveness` (see README, Models).")
-    with _lock:
-        if _sess is None:
-            _sess = load_session("passive_liveness")
-        return _sess
+    return _sess.get()
 
 
 def _context_crop(bgr: np.ndarray, box) -> np.ndarray:
@@ -54,10 +52,10 @@ def _context_crop(bgr: np.ndarray, box) -> np.ndarray:
     s = min((h - 1) / bh, (w - 1) / bw, CROP_SCALE)
     nw, nh = bw * s, bh * s
     cx, cy = x1 + bw / 2, y1 + bh / 2
-    l, t = cx - nw / 2, cy - nh / 2
-    l, t = min(max(l, 0.0), w - 1 - nw), min(max(t, 0.0), h - 1 - nh)
-    crop = bgr[int(max(t, 0)):int(t + nh), int(max(l, 0)):int(l + nw)]
-    return imaging.resize(crop, (128, 128), interpolation="linear")
+    left, top = cx - nw / 2, cy - nh / 2
+    left, top = min(max(left, 0.0), w - 1 - nw), min(max(top, 0.0), h - 1 - nh)
+    crop = bgr[int(max(top, 0)):int(top + nh), int(max(left, 0)):int(left + nw)]
+    return pixels.resize(crop, (128, 128), interpolation="linear")
 
 
 def real_probability(bgr: np.ndarray, box) -> float:
@@ -71,7 +69,7 @@ def live_detect_face(bgr: np.ndarray) -> dict:
     """``{"result": {"alive", "confidence", "picture"}}`` for one BGR image."""
     _model()  # FRS.0020 before any work when the opt-in model is absent
     det, _ = get_models()
-    faces = det.detect(imaging.bgr_to_rgb(bgr))
+    faces = det.detect(pixels.bgr_to_rgb(bgr))
     if not faces:
         raise FrsError(VIDEO_NO_FACE, "No face is detected in the image.")
     big = [f for f in faces if f.size >= SECOND_FACE_RATIO * faces[0].size]
@@ -83,8 +81,8 @@ def live_detect_face(bgr: np.ndarray) -> dict:
     h, w = bgr.shape[:2]
     fx1, fy1 = int(max(0, x1)), int(max(0, y1))
     fx2, fy2 = int(min(w, x2)), int(min(h, y2))
-    grey = imaging.bgr_to_gray(bgr[fy1:fy2, fx1:fx2])
-    sharp = imaging.laplacian_variance(grey)  # 0.0 for an empty region
+    grey = pixels.bgr_to_gray(bgr[fy1:fy2, fx1:fx2])
+    sharp = pixels.laplacian_variance(grey)  # 0.0 for an empty region
     p = real_probability(bgr, face.box)
     # Too small or blurred: the model's texture cue is meaningless, so the
     # answer is "not shown to be alive" with the score capped below 0.5.
@@ -94,7 +92,7 @@ def live_detect_face(bgr: np.ndarray) -> dict:
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     crop = bgr[int(max(0, cy - side / 2)):int(min(h, cy + side / 2)),
                int(max(0, cx - side / 2)):int(min(w, cx + side / 2))]
-    jpg = imaging.encode_jpeg(crop, quality=90)  # b"" for an empty crop
+    jpg = pixels.encode_jpeg(crop, quality=90)  # b"" for an empty crop
     return {"result": {
         "alive": bool(confidence >= ALIVE_AT),
         "confidence": round(float(confidence), 4),

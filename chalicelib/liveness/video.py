@@ -157,17 +157,25 @@ def _rate(desc: str) -> float:
     return fps
 
 
+_SECTIONS = (("Input #0", "in"), ("Output #0", "out"), ("Stream mapping:", "map"))
+
+
+def _section(line: str, section: str | None) -> str | None:
+    """The header section ``line`` opens, else the one it is in."""
+    for prefix, name in _SECTIONS:
+        if line.startswith(prefix):
+            return name
+    return section
+
+
 def _parse(lines: list[str]) -> _Header:
     h = _Header()
-    section, streams, current = None, {}, None
+    section: str | None = None
+    streams: dict[tuple[str | None, int], list] = {}
+    current: tuple[str | None, int] | None = None
     mapped = None
     for line in lines:
-        if line.startswith("Input #0"):
-            section = "in"
-        elif line.startswith("Output #0"):
-            section = "out"
-        elif line.startswith("Stream mapping:"):
-            section = "map"
+        section = _section(line, section)
         if m := _TOO_BIG.search(line):
             h.too_big = int(m.group(1)), int(m.group(2))
         m = _STREAM.match(line)
@@ -186,6 +194,12 @@ def _parse(lines: list[str]) -> _Header:
             current = None   # an audio/subtitle stream: its side data is not ours
     if mapped is None:   # ffmpeg stopped before mapping: its first video stream
         mapped = min((i for s, i in streams if s == "in"), default=None)
+    _apply_streams(h, streams, mapped)
+    return h
+
+
+def _apply_streams(h: _Header, streams: dict[tuple[str | None, int], list], mapped: int | None) -> None:
+    """Fill ``h`` from the mapped input stream and the first output stream."""
     if ("in", mapped) in streams:
         desc, rot = streams[("in", mapped)]
         size = _SIZE.search(desc)
@@ -197,7 +211,6 @@ def _parse(lines: list[str]) -> _Header:
         if size:
             h.out_width, h.out_height = int(size.group(1)), int(size.group(2))
             h.has_output = True
-    return h
 
 
 class _Stderr(threading.Thread):

@@ -18,10 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import errors
-from ..errors import FrsError
-from .base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
-from .embedded_columns import FaceColumns, View
+from chalicelib import errors
+from chalicelib.errors import FrsError
+from chalicelib.store.base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
+from chalicelib.store.embedded_columns import FaceColumns, View
 
 DB_NAME = "frs.sqlite3"
 SCHEMA_VERSION = "2"
@@ -227,7 +227,7 @@ class EmbeddedStore(FaceSetStore):
         if any(len(b) != 4 * dim for b in blobs):
             raise ValueError("vectors of different lengths in one batch")
         rows = []
-        for f, blob in zip(faces, blobs):
+        for f, blob in zip(faces, blobs, strict=True):
             box = f.bounding_box
             rows.append((project_id, f.face_id, f.external_image_id,
                          int(box["top_left_x"]), int(box["top_left_y"]),
@@ -349,7 +349,8 @@ class EmbeddedStore(FaceSetStore):
             scores, rows = scores[part], rows[part]
         order = np.lexsort((view.ids[rows], -scores))  # score desc, then insertion order
         scores, rows = scores[order], rows[order]
-        hits = [SearchHit(self._hit_record(view, int(r)), float(s)) for r, s in zip(rows, scores)]
+        hits = [SearchHit(self._hit_record(view, int(r)), float(s))
+                for r, s in zip(rows, scores, strict=True)]
         if sort:
             hits = sorted(hits, key=_sort_key(sort, {id(h): k for k, h in enumerate(hits)}))
         return hits

@@ -16,8 +16,8 @@ import json
 
 import numpy as np
 
-from ..filter import And, Match, Not, Or, Range
-from .evaluate import matches
+from chalicelib.query.ast import And, Match, Not, Or, Range
+from chalicelib.store.evaluate import matches
 
 _NUMPY_TYPE = {"integer": np.int64, "long": np.int64, "float": np.float64,
                "double": np.float64, "boolean": np.bool_}
@@ -66,7 +66,7 @@ class _StringColumn:
         # new string's first occurrence carries the code len(vocab).
         codes = [index.setdefault(v, len(index)) if v.__class__ is str else -1 for v in values]
         if len(index) > len(vocab):
-            for v, c in zip(values, codes):
+            for v, c in zip(values, codes, strict=True):
                 if c == len(vocab):
                     vocab.append(v)
         self.codes[start:start + len(values)] = codes
@@ -98,7 +98,7 @@ class _ValueColumn:
                 pass
         ok = [_fits(self.kind, v) for v in values]
         self.present[start:end] = ok
-        self.values[start:end] = [v if good else 0 for v, good in zip(values, ok)]
+        self.values[start:end] = [v if good else 0 for v, good in zip(values, ok, strict=True)]
 
     def frozen(self, n: int):
         return (self.kind, self.values[:n], self.present[:n])
@@ -150,7 +150,7 @@ class FaceColumns:
         ids = self.ids[start:start + k].tolist()
         self.alive = _grow(self.alive, start + k)
         self.alive[start:start + k] = True
-        self.position.update(zip(ids, range(start, start + k)))
+        self.position.update(zip(ids, range(start, start + k), strict=True))
         self.boxes = _grow(self.boxes, start + k)
         self.boxes[start:start + k] = boxes
         self.fields_json.extend(fields_json)

@@ -1,4 +1,4 @@
-"""Reference evaluator of the filter AST (``chalicelib.filter``) over one face.
+"""Reference evaluator of the filter AST (``chalicelib.query.ast``) over one face.
 
 It is deliberately scalar and obvious: tests use it as the oracle for every
 backend, and backends may use it where speed does not matter. Semantics, shared
@@ -13,7 +13,7 @@ by all backends:
 """
 from __future__ import annotations
 
-from ..filter import And, Match, Not, Or, Range
+from chalicelib.query.ast import And, Match, Not, Or, Range
 
 
 def face_values(face) -> dict:
@@ -33,6 +33,18 @@ def _same_kind(a, b) -> bool:
     return isinstance(a, (int, float)) and isinstance(b, (int, float))
 
 
+def _in_range(v: object, node: Range) -> bool:
+    """Is the value ``v`` of the range's field within its bounds (same kind as each)?"""
+    for bound in (node.low, node.high):
+        if bound is not None and not _same_kind(v, bound):
+            return False
+    if node.low is not None and (v < node.low or (v == node.low and not node.include_low)):
+        return False
+    if node.high is not None and (v > node.high or (v == node.high and not node.include_high)):
+        return False
+    return True
+
+
 def matches(node, values: dict) -> bool:
     """Does a face with field ``values`` satisfy ``node``? ``None`` matches all."""
     if node is None:
@@ -43,17 +55,7 @@ def matches(node, values: dict) -> bool:
         v = values[node.field]
         return _same_kind(v, node.value) and v == node.value
     if isinstance(node, Range):
-        if node.field not in values:
-            return False
-        v = values[node.field]
-        for bound in (node.low, node.high):
-            if bound is not None and not _same_kind(v, bound):
-                return False
-        if node.low is not None and (v < node.low or (v == node.low and not node.include_low)):
-            return False
-        if node.high is not None and (v > node.high or (v == node.high and not node.include_high)):
-            return False
-        return True
+        return node.field in values and _in_range(values[node.field], node)
     if isinstance(node, And):
         return all(matches(item, values) for item in node.items)
     if isinstance(node, Or):

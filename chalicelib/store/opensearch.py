@@ -29,12 +29,16 @@ from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
-
-from .base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
-from .opensearch_client import OpenSearchSettings, make_client
-from .opensearch_mapping import (face_index, face_index_body, registry_body, registry_index,
-                                 vector_mapping)
-from .opensearch_query import EXT, cosine_to_score, score_to_cosine, to_dsl
+from chalicelib.store.base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
+from chalicelib.store.opensearch_client import OpenSearchSettings, make_client
+from chalicelib.store.opensearch_mapping import (
+    face_index,
+    face_index_body,
+    registry_body,
+    registry_index,
+    vector_mapping,
+)
+from chalicelib.store.opensearch_query import EXT, cosine_to_score, score_to_cosine, to_dsl
 
 OCC_ATTEMPTS = 200
 BULK_CHUNK = 1000
@@ -147,7 +151,8 @@ class OpenSearchStore(FaceSetStore):
         pid, name = info.project_id, info.face_set_name
         self._check_can_create(self._get(self._project_doc(pid)), name, max_face_sets)
         index = face_index(self.s, pid, name)
-        self.client.indices.create(index=index, body=face_index_body(self.s, info.external_fields, self.s.dim))
+        self.client.indices.create(index=index,
+                                   body=face_index_body(self.s, info.external_fields, self.s.dim))
         try:
             self.client.index(index=self.registry, id=self._counter_doc(index),
                               body={"kind": "counter", "reserved": 0, "next_seq": 0})
@@ -266,7 +271,8 @@ class OpenSearchStore(FaceSetStore):
         mapped = self._mapped_dim(index)
         if mapped is None:
             # Same body from concurrent adders is idempotent; a different dim fails.
-            self.client.indices.put_mapping(index=index, body={"properties": {"vector": vector_mapping(self.s, dim)}})
+            self.client.indices.put_mapping(
+                index=index, body={"properties": {"vector": vector_mapping(self.s, dim)}})
             mapped = dim
         if mapped != dim:
             raise FrsError(errors.INTERNAL, f"vector dimension {dim} != face set dimension {mapped}")

@@ -41,8 +41,9 @@ def test_compare_same_and_different_people(api):
 def test_compare_errors(api):
     obama = b64(still("obama.jpg"))
     assert err(post_json(api, f"{P}/face-compare", {"image1_base64": obama})) == (400, "FRS.0011")
+    no_face = b64(no_face_jpeg())
     assert err(post_json(api, f"{P}/face-compare", {"image1_base64": obama,
-                                                   "image2_base64": b64(no_face_jpeg())})) == (400, "FRS.0501")
+                                                   "image2_base64": no_face})) == (400, "FRS.0501")
     big = "A" * (5 * 1024 * 1024)
     assert err(post_json(api, f"{P}/face-compare", {"image1_base64": big,
                                                    "image2_base64": big})) == (400, "FRS.0017")
@@ -58,7 +59,8 @@ def test_detect_rejects_unsupported_images(api, data, code):
 
 
 def test_detect_size_limit(api):
-    assert err(post_json(api, f"{P}/face-detect", {"image_base64": "A" * (8 * 1024 * 1024)})) == (400, "FRS.0017")
+    assert err(post_json(api, f"{P}/face-detect",
+                         {"image_base64": "A" * (8 * 1024 * 1024)})) == (400, "FRS.0017")
 
 
 def test_wrong_parameter_types(api):

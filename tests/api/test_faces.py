@@ -169,7 +169,9 @@ def test_batch_delete_by_filter(people):
                      method="delete")
     assert resp.status_code == 200 and resp.json_body["face_number"] == 1
     assert count(people) == 2
-    assert err(post_json(people, FACES + "/batch", {"filter": "age:99"}, method="delete")) == (400, "FRS.0407")
-    assert err(post_json(people, FACES + "/batch", {"filter": "age:[1 TO"}, method="delete")) == (400, "FRS.0029")
+    assert err(post_json(people, FACES + "/batch", {"filter": "age:99"},
+                         method="delete")) == (400, "FRS.0407")
+    assert err(post_json(people, FACES + "/batch", {"filter": "age:[1 TO"},
+                         method="delete")) == (400, "FRS.0029")
     assert err(post_json(people, FACES + "/batch", {}, method="delete")) == (400, "FRS.0011")
     assert count(people) == 2

@@ -3,7 +3,7 @@ an object-storage URL (moto S3), and answers the same for all three."""
 import pytest
 from moto import mock_aws
 
-from chalicelib.inputs import reset_s3_client
+from chalicelib.services.media import reset_s3_client
 from tests.api.helpers import b64, err, post_form, post_json
 from tests.conftest import still
 
@@ -27,7 +27,8 @@ def bucket(client, needs_models):
 def send(client, path, form, images: dict, **fields):
     """``images`` maps a parameter prefix (image, image1, ...) to a still's name."""
     if form == "base64":
-        return post_json(client, path, {**{f"{k}_base64": b64(still(v)) for k, v in images.items()}, **fields})
+        return post_json(client, path,
+                         {**{f"{k}_base64": b64(still(v)) for k, v in images.items()}, **fields})
     if form == "url":
         return post_json(client, path, {**{f"{k}_url": f"/obs/in/{v}" for k, v in images.items()}, **fields})
     parts = {f"{k}_file": (v, still(v), "image/jpeg") for k, v in images.items()}

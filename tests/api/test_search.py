@@ -3,7 +3,7 @@ return_fields, top_n, threshold and their errors."""
 import pytest
 from moto import mock_aws
 
-from chalicelib.inputs import reset_s3_client
+from chalicelib.services.media import reset_s3_client
 from tests.api.helpers import b64, err, no_face_jpeg, post_form, post_json
 from tests.conftest import still
 
@@ -107,7 +107,8 @@ def test_search_parameter_errors(lib):
     assert err(search(client, face_id=fid, filter="height:1")) == (400, "FRS.0029")
     assert err(search(client, face_id=fid, return_fields=["height"])) == (400, "FRS.0030")
     assert err(search(client, face_id=fid, sort=[{"height": "asc"}])) == (400, "FRS.0031")
-    assert err(search(client, face_id=fid, sort=[{"rank": "asc"}], return_fields=["age"])) == (400, "FRS.0031")
+    assert err(search(client, face_id=fid, sort=[{"rank": "asc"}],
+                      return_fields=["age"])) == (400, "FRS.0031")
     assert err(search(client, face_id=fid, sort=[{"name": "asc"}])) == (400, "FRS.0032")
     assert err(search(client, face_id=fid, sort=[{"age": "up"}])) == (400, "FRS.0012")
     assert err(search(client, face_id=fid, sort={"age": "asc"})) == (400, "FRS.0012")

@@ -1,4 +1,4 @@
-"""Bulk import from S3 (chalicelib/bulk_import.py), against moto's S3."""
+"""Bulk import from S3 (chalicelib/jobs/bulk_import.py), against moto's S3."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import bulk_import
 from chalicelib.errors import FrsError
+from chalicelib.jobs import bulk_import
 from tests.conftest import still
 
 BUCKET = "openfrs-test-import"
@@ -32,7 +32,7 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(k, "testing")
-    from chalicelib import inputs
+    from chalicelib.services import media as inputs
     with mock_aws():
         inputs.reset_s3_client()  # the process-wide client must be created inside moto
         client = boto3.client("s3", region_name="us-east-1")
@@ -84,7 +84,8 @@ def test_reports_failures_and_clears_them_on_success(s3):
     bad = json.loads(s3.get_object(Bucket=BUCKET, Key="import-reports/staff/bad-1.json")["Body"].read())
     assert bad["status"] == "failed" and bad["error_code"] == "FRS.0404"
     assert bad["face_set_name"] == "staff" and bad["external_image_id"] == "bad-1"
-    named = json.loads(s3.get_object(Bucket=BUCKET, Key="import-reports/staff/not allowed.json")["Body"].read())
+    named = json.loads(
+        s3.get_object(Bucket=BUCKET, Key="import-reports/staff/not allowed.json")["Body"].read())
     assert named["error_code"] == "FRS.0012"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="import-reports/")["Contents"]}
     assert keys == {"import-reports/staff/bad-1.json", "import-reports/staff/not allowed.json"}
@@ -118,7 +119,7 @@ def test_storage_faults_become_reports(s3):
 
 def test_real_import_into_an_embedded_face_set(s3, frs_env, needs_models):
     """End to end through the add-faces service: detection, embedding, store."""
-    from chalicelib import face_sets, faces
+    from chalicelib.services import face_sets, faces
     face_sets.create(PROJECT, {"face_set_name": "staff"})
     s3.put_object(Bucket=BUCKET, Key="import/staff/obama.jpg", Body=still("obama.jpg"))
     s3.put_object(Bucket=BUCKET, Key="import/staff/biden.jpg", Body=still("biden.jpg"))
@@ -129,5 +130,6 @@ def test_real_import_into_an_embedded_face_set(s3, frs_env, needs_models):
     assert (summary["added"], summary["failed"]) == (2, 1)
     listed = faces.query(PROJECT, "staff", {"offset": "0", "limit": "10"})["faces"]
     assert sorted(f["external_image_id"] for f in listed) == ["biden", "obama"]
-    report = json.loads(s3.get_object(Bucket=BUCKET, Key="import-reports/nosuchset/obama.json")["Body"].read())
+    report = json.loads(
+        s3.get_object(Bucket=BUCKET, Key="import-reports/nosuchset/obama.json")["Body"].read())
     assert report["error_code"] == "FRS.0302"

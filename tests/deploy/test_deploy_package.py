@@ -38,7 +38,7 @@ MEDIA = ["multipart/form-data", "application/octet-stream", "image/jpeg", "image
 # function; the packager adds the bucket and its notification).
 BULK_IMPORT_WIRING = '''
 
-from chalicelib import bulk_import as _bulk_import
+from chalicelib.jobs import bulk_import as _bulk_import
 
 
 @app.lambda_function(name="bulk_import")
@@ -120,7 +120,8 @@ def test_function_zip_holds_only_our_code(built):
         names = z.namelist()
         size = sum(i.file_size for i in z.infolist())
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
-    heavy = [n for n in names if re.match(r"(numpy|onnxruntime|cv2|PIL|imageio_ffmpeg)/", n) or n.endswith(".onnx")
+    heavy = [n for n in names
+             if re.match(r"(numpy|onnxruntime|cv2|PIL|imageio_ffmpeg)/", n) or n.endswith(".onnx")
              or (n.startswith("models/") and n != "models/calibration.json")]
     assert heavy == [], "dependencies/models belong in the layers"
     assert size < 5 * 2**20
@@ -240,9 +241,11 @@ def test_template_passes_cfn_lint(built):
 
 
 def _cfn_lint(path):
-    pytest.importorskip("cfnlint", reason="cfn-lint not installed (requirements-dev: cfn-lint, aws-sam-translator)")
+    pytest.importorskip("cfnlint",
+                        reason="cfn-lint not installed (requirements-dev: cfn-lint, aws-sam-translator)")
     pytest.importorskip("samtranslator", reason="aws-sam-translator not installed")
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, "-m", "cfnlint", str(path)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "cfnlint", str(path)],
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode & 2 == 0, r.stdout + r.stderr  # bit 2: errors (4/8: warnings/info)

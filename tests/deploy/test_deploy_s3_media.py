@@ -31,7 +31,7 @@ def media(client, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(k, "testing")
-    from chalicelib import inputs
+    from chalicelib.services import media as inputs
     with mock_aws():
         inputs.reset_s3_client()
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -57,7 +57,10 @@ def test_image_url_errors(media):
     client, s3, bucket = media
     s3.put_object(Bucket="not-configured", Key="x.jpg", Body=b"\xff\xd8\xff")
     code = lambda r: (r.status_code, r.json_body["error_code"])  # noqa: E731
-    assert code(post(client, f"{P}/face-detect", {"image_url": "s3://not-configured/x.jpg"})) == (400, "FRS.0027")
-    assert code(post(client, f"{P}/face-detect", {"image_url": f"s3://{bucket}/missing.jpg"})) == (400, "FRS.0024")
+    assert code(post(client, f"{P}/face-detect",
+                     {"image_url": "s3://not-configured/x.jpg"})) == (400, "FRS.0027")
+    assert code(post(client, f"{P}/face-detect",
+                     {"image_url": f"s3://{bucket}/missing.jpg"})) == (400, "FRS.0024")
     s3.put_object(Bucket=bucket, Key="big.jpg", Body=b"\xff\xd8\xff" + b"\0" * (8 * 2**20))
-    assert code(post(client, f"{P}/face-detect", {"image_url": f"s3://{bucket}/big.jpg"})) == (400, "FRS.0023")
+    assert code(post(client, f"{P}/face-detect",
+                     {"image_url": f"s3://{bucket}/big.jpg"})) == (400, "FRS.0023")

@@ -152,7 +152,7 @@ def write_video(path: Path, frames: int, fps: float = 25.0, size=(320, 240),
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     assert writer.isOpened(), "OpenCV cannot write mp4v here"
     rng = np.random.default_rng(1)
-    for i in range(frames):
+    for _ in range(frames):
         if image is not None:
             frame = cv2.resize(image, (w, h))
         else:

@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
+from testkit import live
 from tests.conftest import models_built, still
-from tests.hardening import live
 
 P = "/v2/crash"
 WRITERS = 4
@@ -45,7 +45,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_face(tmp_path):
         stop = threading.Event()
         in_flight_at_kill = []
 
-        def writer(w):
+        def writer(w, stop=stop, srv=srv, rnd=rnd, in_flight_at_kill=in_flight_at_kill):
             k = 0
             while not stop.is_set():
                 try:

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 import chalicelib.identity as identity
+from testkit import live
 from tests.api.helpers import post_json
 from tests.conftest import REPO, models_built, still
-from tests.hardening import live
 
 
 def chunks(data: bytes, n=6, size=48) -> list[bytes]:
@@ -112,7 +112,7 @@ def two_projects(client, needs_models, monkeypatch):
 
 
 def test_purge_removes_the_project_and_keeps_the_others(client, two_projects):
-    from chalicelib.privacy import purge_project
+    from chalicelib.cli.privacy import purge_project
     out = purge_project("gone")
     assert out["face_sets"] == 1 and out["faces"] == 2 and out["compacted"]
     assert client.http.get("/v2/gone/face-sets").json_body == {"face_sets_info": []}
@@ -122,7 +122,7 @@ def test_purge_removes_the_project_and_keeps_the_others(client, two_projects):
 
 def test_purged_vectors_do_not_linger_on_disk(client, needs_models):
     """Deleted rows stay in SQLite free pages and the WAL unless rewritten."""
-    from chalicelib.privacy import purge_project
+    from chalicelib.cli.privacy import purge_project
     from chalicelib.store import get_store
     from chalicelib.store.base import FaceRecord, FaceSetInfo
     store = get_store()
@@ -160,7 +160,7 @@ def cred(tmp_path, monkeypatch):
 
 
 def test_purge_removes_the_project_record_and_its_keys(cred, frs_env):
-    from chalicelib.privacy import purge_project
+    from chalicelib.cli.privacy import purge_project
     gone = cred.create_project("gone", "acme")
     kept = cred.create_project("kept", "acme")
     k1, k2 = cred.create_key(gone["id"]), cred.create_key(gone["id"])
@@ -176,7 +176,7 @@ def test_a_token_issued_before_the_purge_stops_working(cred, frs_env, monkeypatc
     from chalice.test import Client
 
     from app import app
-    from chalicelib.privacy import purge_project
+    from chalicelib.cli.privacy import purge_project
     p = cred.create_project("gone", "acme")
     cred.set_user("alice", "alice-password-1", "acme")
     monkeypatch.setenv("FRS_AUTH", "iam")
@@ -195,14 +195,14 @@ def test_a_token_issued_before_the_purge_stops_working(cred, frs_env, monkeypatc
 
 def test_purge_command_line(tmp_path, needs_models):
     env = {**os.environ, "FRS_DATA_DIR": str(tmp_path / "data"), "FRS_STORE": "embedded"}
-    from chalicelib.store.embedded import EmbeddedStore
     from chalicelib.store.base import FaceSetInfo
+    from chalicelib.store.embedded import EmbeddedStore
     s = EmbeddedStore(str(tmp_path / "data"))
     s.create_face_set(FaceSetInfo(project_id="cli", face_set_name="s", face_set_id="y" * 8,
                                   create_date="2026-01-01 00:00:00", face_set_capacity=10000,
                                   external_fields={}, face_number=0), 10)
     s.close()
-    cmd = [sys.executable, "-m", "chalicelib.privacy", "purge", "--project", "cli"]
+    cmd = [sys.executable, "-m", "chalicelib.cli.privacy", "purge", "--project", "cli"]
     r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     assert r.returncode == 2 and "--yes" in r.stderr  # no accidental purge
     r = subprocess.run(cmd + ["--yes"], cwd=REPO, env=env, capture_output=True, text=True)
@@ -214,7 +214,7 @@ def test_purge_command_line(tmp_path, needs_models):
 
 
 def test_admin_cli_purges_a_project(tmp_path, monkeypatch):
-    """`python -m chalicelib.admin project purge` removes the project's face sets."""
+    """`python -m chalicelib.cli.admin project purge` removes the project's face sets."""
     import subprocess
     import sys
 
@@ -224,10 +224,11 @@ def test_admin_cli_purges_a_project(tmp_path, monkeypatch):
             "get_store().create_face_set(FaceSetInfo('gone', 'a', 'abcdefgh', '2026-01-01 00:00:00',"
             " 10000, {}), 10)")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
-    refused = subprocess.run([sys.executable, "-m", "chalicelib.admin", "project", "purge", "--id", "gone"],
+    refused = subprocess.run([sys.executable, "-m", "chalicelib.cli.admin",
+                              "project", "purge", "--id", "gone"],
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "--yes" in refused.stderr
-    done = subprocess.run([sys.executable, "-m", "chalicelib.admin", "project", "purge", "--id", "gone",
+    done = subprocess.run([sys.executable, "-m", "chalicelib.cli.admin", "project", "purge", "--id", "gone",
                            "--yes"], cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert '"face_sets": 1' in done.stdout

@@ -10,7 +10,7 @@ import sys
 import pytest
 from identity_helpers import sdk_sign, to_chalice
 
-from chalicelib import admin, serve_banner
+from chalicelib.cli import admin, serve_banner
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize, bootstrap, reset
 from chalicelib.identity.credentials import get_store
@@ -23,7 +23,7 @@ BOOT = {"FRS_BOOTSTRAP_PROJECT_ID": "0123456789abcdef0123456789abcdef",
 
 def cli(*args, env=None):
     """The real CLI in a subprocess: exit code and parsed JSON output."""
-    r = subprocess.run([sys.executable, "-m", "chalicelib.admin", *args], cwd=ROOT, capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "chalicelib.cli.admin", *args], cwd=ROOT, capture_output=True,
                        text=True, env={**os.environ, **(env or {})}, timeout=60)
     return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else None), r.stderr
 
@@ -120,7 +120,8 @@ def test_banner_prints_dev_credentials_once(store):
     key = store.list_keys(meta["project_id"])[0]
     sk = store.secret_for(key["ak"])[1]
     assert meta["project_id"] in text and key["ak"] in text and sk in text and "password" in text
-    password = [ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.strip().startswith("password")][0]
+    password = [ln.split(":", 1)[1].strip() for ln in text.splitlines()
+                if ln.strip().startswith("password")][0]
     assert store.check_password("openfrs", "dev", password)
     out2 = io.StringIO()
     assert serve_banner.banner(os.environ, out2) == 0
@@ -145,9 +146,9 @@ def test_banner_with_bootstrap_env_prints_no_secret(monkeypatch, store):
 
 def test_banner_as_make_serve_runs_it(data_dir):
     env = {**os.environ, "FRS_DATA_DIR": str(data_dir)}
-    first = subprocess.run([sys.executable, "-m", "chalicelib.serve_banner"], cwd=ROOT, env=env,
+    first = subprocess.run([sys.executable, "-m", "chalicelib.cli.serve_banner"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=60)
-    second = subprocess.run([sys.executable, "-m", "chalicelib.serve_banner"], cwd=ROOT, env=env,
+    second = subprocess.run([sys.executable, "-m", "chalicelib.cli.serve_banner"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert first.returncode == second.returncode == 0
     assert "SK         :" in first.stdout and "SK         :" not in second.stdout

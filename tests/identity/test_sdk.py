@@ -29,8 +29,8 @@ from identity_helpers import sdk_sign
 
 from chalicelib.identity import tokens
 from chalicelib.identity.credentials import SqliteCredentialStore
+from testkit.server import LocalServer, free_port
 from tests.conftest import STILLS, models_built
-from tests.server import LocalServer, free_port
 
 A = {"id": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "ak": "AKPROJECTA0000000001",
      "sk": "sk-of-project-a-0123456789abcdefghijklm", "user": "alice", "password": "alice-pw-12345"}
@@ -142,7 +142,8 @@ def lib(server):
         image_base64=b64("obama.jpg"), external_image_id="obama1",
         external_fields={"age": 61, "person": "obama"})))
     assert add_b64.face_set_name == name and add_b64.faces[0].external_image_id == "obama1"
-    add_file = c.add_faces_by_file(m.AddFacesByFileRequest(face_set_name=name, body=m.AddFacesByFileRequestBody(
+    add_file = c.add_faces_by_file(m.AddFacesByFileRequest(
+        face_set_name=name, body=m.AddFacesByFileRequestBody(
         image_file=FormFile(open(STILLS / "biden.jpg", "rb")), external_image_id="biden1",
         external_fields=json.dumps({"age": 80, "person": "biden"}))))
     add_url = c.add_faces_by_url(m.AddFacesByUrlRequest(face_set_name=name, body=m.AddFacesUrlReq(
@@ -162,7 +163,8 @@ def test_face_set_show_and_faces_show_update(server, lib):
     assert [s.face_set_id for s in all_sets if s.face_set_name == name] == [shown.face_set_info.face_set_id]
     page = c.show_faces_by_limit(m.ShowFacesByLimitRequest(face_set_name=name, offset=0, limit=10))
     assert {f.face_id for f in page.faces} == set(ids.values())
-    assert len(c.show_faces_by_limit(m.ShowFacesByLimitRequest(face_set_name=name, offset=1, limit=1)).faces) == 1
+    assert len(c.show_faces_by_limit(
+        m.ShowFacesByLimitRequest(face_set_name=name, offset=1, limit=1)).faces) == 1
     one = c.show_faces_by_face_id(m.ShowFacesByFaceIdRequest(face_set_name=name, face_id=ids["biden"]))
     assert one.faces[0].external_image_id == "biden1" and one.faces[0].external_fields["person"] == "biden"
     upd = c.update_face(m.UpdateFaceRequest(face_set_name=name, body=m.UpdateFaceReq(
@@ -177,7 +179,8 @@ def test_search_by_base64_file_url_face_id(server, lib):
     obama = {ids["obama"], ids["obama2"]}
     s1 = c.search_face_by_base64(m.SearchFaceByBase64Request(face_set_name=name, body=m.FaceSearchBase64Req(
         image_base64=b64("obama3.jpg"))))
-    s2 = c.search_face_by_file(m.SearchFaceByFileRequest(face_set_name=name, body=m.SearchFaceByFileRequestBody(
+    s2 = c.search_face_by_file(m.SearchFaceByFileRequest(
+        face_set_name=name, body=m.SearchFaceByFileRequestBody(
         image_file=FormFile(open(STILLS / "obama3.jpg", "rb")))))
     s3 = c.search_face_by_url(m.SearchFaceByUrlRequest(face_set_name=name, body=m.FaceSearchUrlReq(
         image_url=f"/{BUCKET}/obama3.jpg", top_n=2)))
@@ -188,7 +191,8 @@ def test_search_by_base64_file_url_face_id(server, lib):
         assert {f.face_id for f in res.faces[:2]} == obama
     assert len(s3.faces) == 2
     assert {f.face_id for f in s4.faces[:2]} == obama and s4.faces[0].similarity >= 0.93
-    filtered = c.search_face_by_base64(m.SearchFaceByBase64Request(face_set_name=name, body=m.FaceSearchBase64Req(
+    filtered = c.search_face_by_base64(m.SearchFaceByBase64Request(
+        face_set_name=name, body=m.FaceSearchBase64Req(
         image_base64=b64("obama3.jpg"), filter="person:biden", return_fields=["person", "age"])))
     assert [f.face_id for f in filtered.faces] == [ids["biden"]]
 

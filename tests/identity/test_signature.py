@@ -5,9 +5,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from identity_helpers import raw_request, sdk_sign, to_chalice
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
+from identity_helpers import raw_request, sdk_sign, to_chalice
 
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize, signature
@@ -54,7 +54,8 @@ def test_delete_with_query_and_json_body_accepted(proj):
 def test_multipart_unsigned_payload_accepted(proj):
     boundary = "b0undary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image_file\"; filename=\"a.jpg\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode() + bytes(range(256)) + f"\r\n--{boundary}--\r\n".encode()
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + bytes(range(256)) \
+        + f"\r\n--{boundary}--\r\n".encode()
     r = sdk_sign(proj["ak"], proj["sk"], proj["id"], "POST", f"/v2/{proj['id']}/face-detect",
                  headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, body=body)
     assert r.header_params["X-Sdk-Content-Sha256"] == "UNSIGNED-PAYLOAD"
@@ -196,7 +197,8 @@ def test_api_gateway_stage_prefix(proj):
     r = sdk_sign(proj["ak"], proj["sk"], proj["id"], "GET", f"/v2/{proj['id']}/face-sets")
     authorize(to_chalice(r, path_prefix="/api", stage="api"), proj["id"])
     # ...and a client that signed the full path including the stage works too.
-    req = SdkRequest(method="GET", schema="https", host=r.host, resource_path=f"/api/v2/{proj['id']}/face-sets",
+    req = SdkRequest(method="GET", schema="https", host=r.host,
+                     resource_path=f"/api/v2/{proj['id']}/face-sets",
                      query_params=[], header_params={"Content-Type": "application/json"}, body=b"")
     req = BasicCredentials(proj["ak"], proj["sk"], proj["id"]).sign_request(req)
     ev_req = to_chalice(r, path_prefix="/api", stage="api",

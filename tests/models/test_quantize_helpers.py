@@ -34,4 +34,5 @@ def test_drift_measures_what_it_says():
     b = a.copy()
     b[0] = [0, 1, 0]
     d = quantize.drift(a, b)
-    assert d["cosine_min"] == pytest.approx(0.0, abs=1e-6) and d["l2_max"] == pytest.approx(np.sqrt(2), abs=1e-3)
+    assert d["cosine_min"] == pytest.approx(0.0, abs=1e-6) \
+        and d["l2_max"] == pytest.approx(np.sqrt(2), abs=1e-3)

@@ -45,7 +45,8 @@ def test_mapping_types_every_custom_field_and_pins_the_engine():
         {"n": "keyword", "i": "integer", "l": "long", "f": "float", "d": "double", "b": "boolean"}
     assert body["mappings"]["dynamic"] == "strict" and props["ext"]["dynamic"] == "strict"
     assert props["vector"]["dimension"] == 128
-    assert props["vector"]["method"]["engine"] == "lucene"  # k-NN's default (faiss) is absent on the test node
+    # k-NN's default (faiss) is absent on the test node
+    assert props["vector"]["method"]["engine"] == "lucene"
     assert body["settings"]["index"]["knn"] is True
     assert "vector" not in face_index_body(s, fields, None)["mappings"]["properties"]
 
@@ -119,7 +120,8 @@ def test_sigv4_https_endpoint_and_serverless_service(monkeypatch):
     conn = client.transport.get_connection()
     assert conn.host == "https://search-frs-abc.eu-west-1.es.amazonaws.com:443"
     assert conn.use_ssl
-    signed = client.transport.kwargs["http_auth"]("GET", "https://search-frs-abc.eu-west-1.es.amazonaws.com/", None)
+    signed = client.transport.kwargs["http_auth"](
+        "GET", "https://search-frs-abc.eu-west-1.es.amazonaws.com/", None)
     assert "/eu-west-1/aoss/aws4_request" in signed["Authorization"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
-from chalicelib.filter import Match, Range
+from chalicelib.query.parse import Match, Range
 from chalicelib.store import opensearch as osmod
 from chalicelib.store.base import FaceRecord, FaceSetInfo
 from chalicelib.store.opensearch import OpenSearchStore
@@ -168,7 +168,8 @@ def test_counter_matches_count_after_concurrent_adds_and_deletes(make):
     def worker(t):
         for b in range(5):
             start = t * 100 + b * 20
-            store.add_faces("p1", "s", faces(vecs[start:start + 20], start=start, fields=lambda i: {"age": i}))
+            store.add_faces("p1", "s",
+                            faces(vecs[start:start + 20], start=start, fields=lambda i: {"age": i}))
             store.delete_faces("p1", "s", Range("age", start, start + 4, True, True))
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]

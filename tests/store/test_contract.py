@@ -10,12 +10,12 @@ import threading
 import numpy as np
 import pytest
 
-from chalicelib import errors, filter as flt
+from chalicelib import errors
 from chalicelib.errors import FrsError
-from chalicelib.filter import And, Match, Not, Or, Range
+from chalicelib.query import parse as flt
+from chalicelib.query.parse import And, Match, Not, Or, Range
 from chalicelib.store.base import SortKey
 from chalicelib.store.evaluate import face_values, matches
-
 from tests.store.helpers import BIG, FIELDS, box, face, info, random_fields, unit_vectors
 
 
@@ -201,7 +201,7 @@ def truth(vecs, records, query, where=None, min_score=None):
     """(score, face_id) of every eligible face, best first, from float64 numpy."""
     ids = list(records)
     scores = vecs.astype(np.float64) @ query.astype(np.float64)
-    out = [(s, fid) for s, fid in zip(scores, ids)
+    out = [(s, fid) for s, fid in zip(scores, ids, strict=True)
            if matches(where, face_values(records[fid])) and (min_score is None or s >= min_score)]
     return sorted(out, key=lambda t: -t[0])
 
@@ -221,7 +221,7 @@ def test_search_ranking_matches_numpy(store, project, populated):
         want = truth(vecs, records, query)[:top_n]
         assert [h.face.face_id for h in hits] == [fid for _, fid in want]
         assert np.allclose([h.score for h in hits], [s for s, _ in want], atol=1e-4)
-        assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+        assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
     hit = store.search(project, "set1", vecs[17], 1)[0]
     assert hit.face.face_id == "F0000017" and hit.score == pytest.approx(1.0, abs=1e-5)
     assert hit.face.bounding_box == box(17)
@@ -423,7 +423,7 @@ def test_concurrent_adds_respect_capacity(store, project):
 def test_parsed_filter(store, project, populated, text, node):
     parse = getattr(flt, "parse_filter", None)
     if parse is None:
-        pytest.skip("chalicelib.filter.parse_filter not written yet")
+        pytest.skip("chalicelib.query.parse.parse_filter not written yet")
     vecs, records = populated
     schema = dict(FIELDS)
     hits = store.search(project, "set1", vecs[1], 1000, where=parse(text, schema))

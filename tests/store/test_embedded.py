@@ -11,13 +11,12 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
-from chalicelib.filter import And, Match, Not, Or, Range
+from chalicelib.query.parse import And, Match, Not, Or, Range
 from chalicelib.store import make_store
 from chalicelib.store.base import FaceRecord
 from chalicelib.store.embedded import DB_NAME, EmbeddedStore
 from chalicelib.store.embedded_columns import FaceColumns
 from chalicelib.store.evaluate import face_values, matches
-
 from tests.store.helpers import FIELDS, face, info, random_fields, unit_vectors
 
 
@@ -394,7 +393,7 @@ def test_threads_search_while_writing(data_dir):
                 hits = s.search("p", "set1", vecs[rng.randrange(600)], 50,
                                 where=rng.choice([None, Range("age", 3, 7, True, False)]))
                 assert all(int(h.face.face_id[1:]) < 600 for h in hits)
-                assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+                assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
         except Exception as e:  # noqa: BLE001
             errors_seen.append(e)
 
