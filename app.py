@@ -1,18 +1,17 @@
 """OpenFRS: the Huawei Cloud FRS v2 API on Chalice. This file only wires routes;
-each resource's routes live in chalicelib/routes/, their logic in chalicelib/."""
-import os
-
+each resource's routes live in chalicelib/api/routes/, their logic in chalicelib/."""
 from chalice import Chalice
 
-from chalicelib import bulk_import as _bulk_import
-from chalicelib.routes.face_compare import face_compare
-from chalicelib.routes.face_detect import face_detect
-from chalicelib.routes.face_sets import face_sets
-from chalicelib.routes.faces import faces
-from chalicelib.routes.iam import iam
-from chalicelib.routes.live_detect import live_detect
-from chalicelib.routes.openapi import openapi
-from chalicelib.routes.search import search
+from chalicelib.api.routes.face_compare import face_compare
+from chalicelib.api.routes.face_detect import face_detect
+from chalicelib.api.routes.face_sets import face_sets
+from chalicelib.api.routes.faces import faces
+from chalicelib.api.routes.iam import iam
+from chalicelib.api.routes.live_detect import live_detect
+from chalicelib.api.routes.openapi import openapi
+from chalicelib.api.routes.search import search
+from chalicelib.config import settings
+from chalicelib.jobs import bulk_import as _bulk_import
 
 app = Chalice(app_name="openfrs")
 # Multipart uploads and raw media must reach the handlers as bytes.
@@ -22,9 +21,9 @@ app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
 for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, openapi):
     app.register_blueprint(blueprint)
 
-if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+if not settings().on_lambda:
     # chalice local and tests: answer unknown routes as the deployed API Gateway does.
-    from chalicelib import local_gateway
+    from chalicelib.api import local_gateway
     local_gateway.install()
 
 

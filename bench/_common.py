@@ -16,8 +16,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 DATASETS = Path(os.environ.get("FRS_DATASETS") or REPO.parent / "shared" / "datasets")
 LFW = DATASETS / "lfw"

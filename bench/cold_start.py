@@ -1,6 +1,6 @@
 """Cold start: a fresh interpreter to the first answered request, per route.
 
-    python bench/cold_start.py [--runs 5] [--layer]
+    python -m bench.cold_start [--runs 5] [--layer]
 
 For each of face-detect, face-compare and search (and, with ``--routes``
 including ``live``, live-detect on a 2.8 s real clip), a new Python process is
@@ -162,7 +162,7 @@ def seed_search_set(data_dir: str) -> None:
     """Create face set 'bench' with a few faces, in its own process."""
     code = (
         "import base64, sys\n"
-        "from chalicelib import face_sets, faces\n"
+        "from chalicelib.services import face_sets, faces\n"
         f"face_sets.create({PROJECT!r}, {{'face_set_name': 'bench'}})\n"
         "for i, n in enumerate(['obama.jpg', 'biden.jpg', 'alex-lacamoire.png']):\n"
         f"    faces.add({PROJECT!r}, 'bench', {{'image_base64': base64.b64encode(open(sys.argv[1] + '/' + n, 'rb').read()).decode(), 'external_image_id': f'p{{i}}'}})\n"

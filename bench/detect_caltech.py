@@ -1,6 +1,6 @@
 """Face detection recall on Caltech 10k Web Faces (every 5th image).
 
-    python bench/detect_caltech.py [--limit N]
+    python -m bench.detect_caltech [--limit N]
 
 Ground truth is points (eyes, nose, mouth centre), not boxes. A labelled
 face counts as found when one detection box contains both eyes and the mouth
@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from _common import CALTECH, percentile_ms, print_summary, require
+from bench._common import CALTECH, percentile_ms, print_summary, require
 
 MIN_WIDTH_PER_EYE_DIST = 1.2
 MAX_WIDTH_PER_EYE_DIST = 5.0

@@ -1,6 +1,6 @@
 """Fit the cosine -> FRS similarity mapping on LFW; write models/calibration.json.
 
-    python bench/fit_calibration.py [--far 1e-4] [--dry-run]
+    python -m bench.fit_calibration [--far 1e-4] [--dry-run]
 
 1. Embed every image named in LFW pairs.txt with the engine (same path as
    the API; face nearest the centre).
@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from _common import LFW, REPO, embed_lfw_images, pair_scores, read_pairs, require, print_summary
+from bench._common import LFW, REPO, embed_lfw_images, pair_scores, print_summary, read_pairs, require
 
 TARGET_SIMILARITY = 0.93
 OUT = REPO / "models" / "calibration.json"
@@ -91,7 +91,7 @@ def main() -> None:
                    "face_choice": "detection nearest the image centre"},
         "fitted": {
             "date": datetime.date.today().isoformat(),
-            "command": "python bench/fit_calibration.py --far %g" % args.far,
+            "command": "python -m bench.fit_calibration --far %g" % args.far,
             "dataset": "LFW (deep-funneled) images named in the official pairs.txt",
             "pairs_txt_md5": hashlib.md5(pairs_file.read_bytes()).hexdigest(),
             "images": len(keys),

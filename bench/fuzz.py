@@ -1,8 +1,8 @@
 """The long schemathesis run (``make fuzz``): a fresh ``chalice local`` with a
 bootstrapped project and an IAM token, every operation of
-chalicelib/openapi.json in positive and negative mode, many examples each.
+chalicelib/api/openapi.json in positive and negative mode, many examples each.
 
-    python bench/fuzz.py [--examples 100] [--minutes 20] [--seed N]
+    python -m bench.fuzz [--examples 100] [--minutes 20] [--seed N]
 
 Prints every distinct failure (check message and a curl to replay it), then a
 one-line JSON summary: requests sent, failures, responses by status.
@@ -15,10 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench._common import print_summary  # noqa: E402
-from tests.hardening import fuzzing, live  # noqa: E402
+from bench._common import print_summary
+from testkit import fuzzing, live
 
 
 def main() -> int:

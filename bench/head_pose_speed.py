@@ -2,10 +2,10 @@
 Levenberg-Marquardt, chalicelib/liveness/pose.py) per call, beside OpenCV's
 solvePnP-based original when cv2 is installed (a dev dependency).
 
-    .venv/bin/python bench/head_pose_speed.py [--calls 1000] [--runs 3]
+    .venv/bin/python -m bench.head_pose_speed [--calls 1000] [--runs 3]
 
 Inputs: random heads (yaw -60..60, pitch -40..40, roll -30..30 degrees,
-1 px landmark noise, 8% face-shape noise) from tests/liveness/test_pose.py.
+1 px landmark noise, 8% face-shape noise) from testkit/heads.py.
 Median per call over ``--calls``, then the median of ``--runs`` runs. The
 last line is a one-line JSON summary.
 """
@@ -17,14 +17,11 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from chalicelib.liveness import geometry  # noqa: E402
-from tests.liveness.test_pose import H, W, _mesh_points, _scene  # noqa: E402
+from chalicelib.liveness import geometry
+from testkit.heads import H, W, mesh_points, scene
 
 
 def per_call_us(fn, scenes) -> float:
@@ -42,9 +39,9 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args(argv)
     rng = np.random.default_rng(5)
-    scenes = [_mesh_points(*_scene(rng, noise=1.0, shape=0.08)) for _ in range(a.calls)]
+    scenes = [mesh_points(*scene(rng, noise=1.0, shape=0.08)) for _ in range(a.calls)]
     try:
-        from tests.liveness.test_pose import _head_pose_cv2 as opencv_head_pose
+        from testkit.heads import head_pose_cv2 as opencv_head_pose
     except ImportError:
         opencv_head_pose = None
     ours = [per_call_us(geometry.head_pose, scenes) for _ in range(a.runs)]

@@ -1,7 +1,7 @@
 """Run the labelled LiveDetect suite (tests/liveness/cases.py) and report
 accuracy and processing time per second of video.
 
-    .venv/bin/python bench/liveness_clips.py [--only NAME ...]
+    .venv/bin/python -m bench.liveness_clips [--only NAME ...]
 
 Timing covers the whole analysis (decode, tracking, judging, identity,
 picture) of each successful case, excluding one warm-up run that loads the
@@ -16,14 +16,11 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from chalicelib.errors import FrsError  # noqa: E402
-from chalicelib.liveness.detect import analyse  # noqa: E402
-from tests.liveness.cases import CASES, Case  # noqa: E402
-from tests.liveness.clips import MissingClip  # noqa: E402
+from chalicelib.errors import FrsError
+from chalicelib.liveness.detect import analyse
+from testkit.clips import MissingClip
+from testkit.liveness_cases import CASES, Case
 
 
 def evaluate(case: Case, data: bytes) -> tuple[bool, str, dict | None]:

@@ -1,8 +1,8 @@
 """Bounded load against a server on loopback: detect, compare, add and search
 at several concurrency levels; requests/s, p50/p95/p99 latency, error rate.
 
-    python bench/load.py                       # starts its own chalice local
-    python bench/load.py --url http://127.0.0.1:8000 --project P --token T
+    python -m bench.load                       # starts its own chalice local
+    python -m bench.load --url http://127.0.0.1:8000 --project P --token T
 
 Each (operation, concurrency) cell stops at --requests requests or --seconds
 seconds, whichever comes first. Only loopback URLs are accepted. Stdlib
@@ -23,9 +23,7 @@ from urllib.parse import urlparse
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench._common import STILLS, percentile_ms, print_summary, require  # noqa: E402
+from bench._common import STILLS, percentile_ms, print_summary, require
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 SET = "load"
@@ -107,7 +105,7 @@ def main() -> int:
             sys.exit("load is only sent to loopback (127.0.0.1, localhost, ::1)")
         url = args.url.rstrip("/")
     else:
-        from tests.hardening import live
+        from testkit import live
         tmp = Path(tempfile.mkdtemp(prefix="frs-load-"))
         extra = live.model_dir_with_calibration(tmp / "models")
         if extra:

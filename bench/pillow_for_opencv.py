@@ -1,9 +1,9 @@
 """Does the face engine answer the same without OpenCV? The engine's pixel
-operations live in chalicelib/imaging.py (numpy + Pillow); this runs the
+operations live in chalicelib/pixels.py (numpy + Pillow); this runs the
 engine twice on real photos - once as shipped, once with those operations
 swapped back to the OpenCV calls they replace - and compares the answers.
 
-    python bench/pillow_for_opencv.py [--lfw N] [--runs N]
+    python -m bench.pillow_for_opencv [--lfw N] [--runs N]
 
 Photos: every still in stills/face_recognition and stills/deepface, plus
 one image each of N LFW people (every 140th person, default 40). Reports
@@ -27,30 +27,29 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 DATASETS = Path(os.environ.get("FRS_DATASETS") or REPO.parent / "shared" / "datasets")
 
 
 @contextmanager
 def opencv_ops():
-    """chalicelib.imaging's operations replaced by the OpenCV calls the
+    """chalicelib.vision.pixels's operations replaced by the OpenCV calls the
     engine made before (callers look them up at call time)."""
     import cv2
 
-    from chalicelib import imaging
+    from chalicelib.vision import pixels
     borders = {"constant": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
     modes = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR}
-    ours = {k: getattr(imaging, k) for k in ("warp_affine", "invert_affine", "resize")}
-    imaging.warp_affine = lambda img, m, size, border="constant": cv2.warpAffine(
+    ours = {k: getattr(pixels, k) for k in ("warp_affine", "invert_affine", "resize")}
+    pixels.warp_affine = lambda img, m, size, border="constant": cv2.warpAffine(
         img, m, tuple(size), flags=cv2.INTER_LINEAR, borderMode=borders[border])
-    imaging.invert_affine = cv2.invertAffineTransform
-    imaging.resize = lambda img, size, interpolation="area": cv2.resize(
+    pixels.invert_affine = cv2.invertAffineTransform
+    pixels.resize = lambda img, size, interpolation="area": cv2.resize(
         img, tuple(size), interpolation=modes[interpolation])
     try:
         yield
     finally:
         for k, f in ours.items():
-            setattr(imaging, k, f)
+            setattr(pixels, k, f)
 
 
 def photos(lfw_count: int) -> list[Path]:

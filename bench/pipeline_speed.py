@@ -1,6 +1,6 @@
 """Per-stage latency of the face pipeline against face_recognition.
 
-    python bench/pipeline_speed.py [--runs N] [--no-baseline]
+    python -m bench.pipeline_speed [--runs N] [--no-baseline]
 
 Test images are built from real photos (no synthetic faces): the 1-face
 images are Obama portraits from ``stills/face_recognition`` fitted to
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from _common import LFW, STILLS, percentile_ms, print_summary, require
+from bench._common import LFW, STILLS, percentile_ms, print_summary, require
 
 FIVE_PEOPLE = ["Aaron_Eckhart_0001", "Colin_Powell_0001", "Serena_Williams_0001",
                "Hugo_Chavez_0001", "Gloria_Macapagal_Arroyo_0001"]

@@ -1,6 +1,6 @@
 """Search at scale: add throughput, search latency and memory of a store backend.
 
-    .venv/bin/python bench/search_scale.py --backend embedded --faces 100000
+    .venv/bin/python -m bench.search_scale --backend embedded --faces 100000
 
 Vectors: when the models are built, a few hundred LFW faces are embedded with
 the real engine and the synthetic faces are drawn from a Gaussian with their
@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -34,12 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from chalicelib.query.parse import parse_filter
+from chalicelib.store import make_store
+from chalicelib.store.base import FaceRecord, FaceSetInfo
 
-from chalicelib.filter import parse_filter  # noqa: E402
-from chalicelib.store import make_store  # noqa: E402
-from chalicelib.store.base import FaceRecord, FaceSetInfo  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LFW = ROOT.parent / "shared" / "datasets" / "lfw" / "images"
 SCHEMA = {"age": "integer", "city": "string", "vip": "boolean"}

@@ -1,6 +1,6 @@
 """OpenSearch backend at scale: add throughput, search latency and recall@k.
 
-    OPENSEARCH_URL=http://127.0.0.1:9200 .venv/bin/python bench/search_scale_opensearch.py --faces 100000
+    OPENSEARCH_URL=http://127.0.0.1:9200 .venv/bin/python -m bench.search_scale_opensearch --faces 100000
 
 Same vectors, schema and filter as ``search_scale.py`` (a Gaussian fitted to
 real LFW embeddings when the models are built, else isotropic, reported).
@@ -23,17 +23,15 @@ import sys
 import time
 import uuid
 
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import _opensearch_backend as osb  # noqa: E402
-from search_scale import CITIES, FILTER, SCHEMA, normalise, real_embeddings  # noqa: E402 - same data as the generic bench
+from bench import _opensearch_backend as osb
 
-from chalicelib.filter import parse_filter  # noqa: E402
-from chalicelib.store.base import FaceRecord, FaceSetInfo  # noqa: E402
-from chalicelib.store.opensearch import OpenSearchStore  # noqa: E402
+# The same data as the generic bench.
+from bench.search_scale import CITIES, FILTER, SCHEMA, normalise, real_embeddings
+from chalicelib.query.parse import parse_filter
+from chalicelib.store.base import FaceRecord, FaceSetInfo
+from chalicelib.store.opensearch import OpenSearchStore
 
 GOAL_RECALL = 0.99
 GOAL_P50_MS = 20.0

@@ -1,6 +1,6 @@
 """LFW verification benchmark (standard 10-fold protocol on pairs.txt).
 
-    python bench/verify_lfw.py [--folds N]
+    python -m bench.verify_lfw [--folds N]
 
 Every image named in the evaluated folds goes through the same path as the
 API (decode, detect, align, embed); the face nearest the image centre is the
@@ -18,8 +18,16 @@ import time
 
 import numpy as np
 
-from _common import (LFW, best_threshold, embed_lfw_images, pair_scores, print_summary,
-                     read_pairs, require, tar_at_far)
+from bench._common import (
+    LFW,
+    best_threshold,
+    embed_lfw_images,
+    pair_scores,
+    print_summary,
+    read_pairs,
+    require,
+    tar_at_far,
+)
 from chalicelib.errors import FrsError
 
 

@@ -25,7 +25,7 @@ package: layer
 	$(PYBIN) -m deploy.package --stage $(STAGE) --out build/package-$(STAGE)
 
 bench-cold-start: models
-	$(PYBIN) bench/cold_start.py
+	$(PYBIN) -m bench.cold_start
 
 test-deploy: venv
 	$(PYBIN) -m pytest -q tests/deploy

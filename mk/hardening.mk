@@ -8,11 +8,11 @@ LOAD_ARGS ?=
 
 # Long schemathesis run against a fresh chalice local (needs schemathesis).
 fuzz: models
-	$(PYBIN) bench/fuzz.py --examples $(FUZZ_EXAMPLES) --minutes $(FUZZ_MINUTES)
+	$(PYBIN) -m bench.fuzz --examples $(FUZZ_EXAMPLES) --minutes $(FUZZ_MINUTES)
 
 # Bounded loopback load: detect, compare, add, search at concurrency 1,2,4,8.
 bench-load: models
-	$(PYBIN) bench/load.py $(LOAD_ARGS)
+	$(PYBIN) -m bench.load $(LOAD_ARGS)
 
 # Only the hardening suites (OpenAPI drift, hostile inputs, fuzz, concurrency,
 # crash, privacy).

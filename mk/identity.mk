@@ -1,5 +1,5 @@
 # Identity (owner: identity): tokens, AK/SK signatures, credentials store.
-# `make serve` already runs chalicelib.serve_banner (bootstrap + dev credentials).
+# `make serve` already runs chalicelib.cli.serve_banner (bootstrap + dev credentials).
 .PHONY: test-identity test-identity-sdk identity-admin identity-rotate-token-key
 
 # Unit tests: real huaweicloudsdkcore signer, SQLite + SSM (moto) stores, CLI.
@@ -12,8 +12,8 @@ test-identity-sdk: models
 
 # Any admin command: make identity-admin ARGS="key create --project <id>"
 identity-admin: venv
-	$(PYBIN) -m chalicelib.admin $(ARGS)
+	$(PYBIN) -m chalicelib.cli.admin $(ARGS)
 
 # Invalidate every issued token (running processes notice within FRS_IDENTITY_CACHE_SECONDS).
 identity-rotate-token-key: venv
-	$(PYBIN) -m chalicelib.admin token-key rotate
+	$(PYBIN) -m chalicelib.cli.admin token-key rotate

@@ -4,11 +4,11 @@
 # Labelled clip suite: accuracy and processing seconds per 5 s of video
 # (needs ../shared/datasets/liveness; last line is a JSON summary).
 bench-liveness: models
-	$(PYBIN) bench/liveness_clips.py
+	$(PYBIN) -m bench.liveness_clips
 
 test-liveness: models
 	$(PYBIN) -m pytest -q tests/liveness
 
 # Head-pose solver per call, numpy vs OpenCV's solvePnP (last line JSON).
 bench-head-pose: models
-	$(PYBIN) bench/head_pose_speed.py
+	$(PYBIN) -m bench.head_pose_speed

@@ -31,4 +31,4 @@ test-opensearch: venv
 	OS_PORT=$(OS_PORT) scripts/opensearch-local.sh stop $(OS_STATE_FILE).test; exit $$rc
 
 bench-search-opensearch: venv opensearch-start
-	OPENSEARCH_URL=$(OPENSEARCH_URL) $(PYBIN) bench/search_scale_opensearch.py --faces $(BENCH_FACES)
+	OPENSEARCH_URL=$(OPENSEARCH_URL) $(PYBIN) -m bench.search_scale_opensearch --faces $(BENCH_FACES)

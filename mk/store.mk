@@ -10,4 +10,4 @@ test-store: venv
 # Depends on models so synthetic vectors are fitted to real LFW embeddings
 # (without them the script falls back to an isotropic Gaussian and says so).
 bench-search: models
-	$(PYBIN) bench/search_scale.py --backend embedded --faces $(BENCH_FACES)
+	$(PYBIN) -m bench.search_scale --backend embedded --faces $(BENCH_FACES)

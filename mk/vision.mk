@@ -5,19 +5,19 @@
 LFW_FOLDS ?= 10
 
 bench-lfw: models
-	$(PYBIN) bench/verify_lfw.py --folds $(LFW_FOLDS)
+	$(PYBIN) -m bench.verify_lfw --folds $(LFW_FOLDS)
 
 bench-lfw-ci: models
-	$(PYBIN) bench/verify_lfw.py --folds 1
+	$(PYBIN) -m bench.verify_lfw --folds 1
 
 bench-caltech: models
-	$(PYBIN) bench/detect_caltech.py
+	$(PYBIN) -m bench.detect_caltech
 
 # Needs face_recognition==1.3.0 and dlib-bin for the side-by-side baseline
 # (pass SPEED_ARGS=--no-baseline without them).
 bench-speed: models
-	$(PYBIN) bench/pipeline_speed.py $(SPEED_ARGS)
+	$(PYBIN) -m bench.pipeline_speed $(SPEED_ARGS)
 
 # Refits models/calibration.json (commit the result with the figures).
 bench-calibrate: models
-	$(PYBIN) bench/fit_calibration.py
+	$(PYBIN) -m bench.fit_calibration

@@ -105,8 +105,7 @@ class _Reader:
 def quantize(fp32: Path, out: Path, calib: np.ndarray, method: str = "minmax",
              exclude_ends: bool = False) -> None:
     import onnx
-    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,

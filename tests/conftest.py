@@ -28,6 +28,29 @@ def models_built() -> bool:
     return (model_dir / "manifest.json").exists()
 
 
+@pytest.fixture(autouse=True)
+def settings_follow_the_environment(monkeypatch):
+    """``chalicelib.config`` reads the environment once per process; tests
+    change it with monkeypatch, so the settings are read again at the start
+    of every test and after every change a test makes."""
+    from chalicelib import config
+    config.reset()
+    setenv, delenv = pytest.MonkeyPatch.setenv, pytest.MonkeyPatch.delenv
+
+    def setenv_and_reset(self, *args, **kwargs):
+        setenv(self, *args, **kwargs)
+        config.reset()
+
+    def delenv_and_reset(self, *args, **kwargs):
+        delenv(self, *args, **kwargs)
+        config.reset()
+
+    monkeypatch.setattr(pytest.MonkeyPatch, "setenv", setenv_and_reset)
+    monkeypatch.setattr(pytest.MonkeyPatch, "delenv", delenv_and_reset)
+    yield
+    config.reset()
+
+
 @pytest.fixture
 def frs_env(tmp_path, monkeypatch):
     """A fresh embedded data directory, authentication off (identity has its

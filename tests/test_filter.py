@@ -3,7 +3,7 @@ matches exactly the expected faces under the reference evaluator."""
 import pytest
 
 from chalicelib.errors import FrsError
-from chalicelib.filter import And, Match, Not, Or, Range, parse_filter
+from chalicelib.query.parse import And, Match, Not, Or, Range, parse_filter
 from chalicelib.store.base import FaceRecord
 from chalicelib.store.evaluate import face_values, matches
 from tests.filter_cases import FACES, INVALID, SCHEMA, VALID

@@ -8,36 +8,33 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
 
 from chalicelib.errors import PROJECT_MISMATCH, FrsError
-
-from . import bootstrap, ratelimit, signature, tokens
-from .credentials import PROJECT, get_store
+from chalicelib.identity import bootstrap, ratelimit, signature, tokens
+from chalicelib.identity.credentials import PROJECT, get_store
+from chalicelib.lazy import Lazy
 
 log = logging.getLogger(__name__)
 
-_bootstrapped = False
-_boot_lock = threading.Lock()
+def _bootstrap() -> bool:
+    bootstrap.ensure_from_env(get_store())
+    return True
+
+
+_bootstrapped: Lazy[bool] = Lazy(_bootstrap)
 
 
 def ensure_bootstrapped() -> None:
     """Apply FRS_BOOTSTRAP_* once per process (a Lambda cold start)."""
-    global _bootstrapped
-    if not _bootstrapped:
-        with _boot_lock:
-            if not _bootstrapped:
-                bootstrap.ensure_from_env(get_store())
-                _bootstrapped = True
+    _bootstrapped.get()
 
 
 def reset() -> None:
     """Forget per-process state (tests switch data directories and env)."""
-    global _bootstrapped
-    from .credentials import reset_store
+    from chalicelib.identity.credentials import reset_store
     reset_store()
     ratelimit.reset_counter()
-    _bootstrapped = False
+    _bootstrapped.reset()
 
 
 def authenticate(request) -> str:

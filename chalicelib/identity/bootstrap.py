@@ -10,10 +10,11 @@ once (used by ``make serve``).
 from __future__ import annotations
 
 import logging
-import os
 import secrets
+from typing import Mapping
 
-from .credentials import DEFAULT_DOMAIN, CredentialStore, new_access_key, new_secret_key
+from chalicelib.config import Settings, settings
+from chalicelib.identity.credentials import DEFAULT_DOMAIN, CredentialStore, new_access_key, new_secret_key
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +27,30 @@ class BootstrapError(ValueError):
     pass
 
 
-def configured(environ=os.environ) -> bool:
+def _values(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return (settings() if environ is None else Settings.from_env(environ)).bootstrap
+
+
+def configured(environ: Mapping[str, str] | None = None) -> bool:
     """True when all five variables are set; BootstrapError when only some are."""
-    present = [n for n in REQUIRED if environ.get(n)]
+    values = _values(environ)
+    present = [n for n in REQUIRED if values.get(n)]
     if present and len(present) != len(REQUIRED):
-        missing = [n for n in REQUIRED if not environ.get(n)]
+        missing = [n for n in REQUIRED if not values.get(n)]
         raise BootstrapError("set all or none of the bootstrap variables; missing: " + ", ".join(missing))
     return bool(present)
 
 
-def ensure_from_env(store: CredentialStore, environ=os.environ) -> dict | None:
+def ensure_from_env(store: CredentialStore, environ: Mapping[str, str] | None = None) -> dict | None:
     """Apply FRS_BOOTSTRAP_*; returns what was ensured (no secrets) or None."""
     if not configured(environ):
         return None
-    pid = environ["FRS_BOOTSTRAP_PROJECT_ID"]
-    name = environ.get("FRS_BOOTSTRAP_PROJECT_NAME")
-    domain = environ.get("FRS_BOOTSTRAP_DOMAIN", DEFAULT_DOMAIN)
-    ak, sk = environ["FRS_BOOTSTRAP_AK"], environ["FRS_BOOTSTRAP_SK"]
-    user, password = environ["FRS_BOOTSTRAP_USER"], environ["FRS_BOOTSTRAP_PASSWORD"]
+    values = _values(environ)
+    pid = values["FRS_BOOTSTRAP_PROJECT_ID"]
+    name = values.get("FRS_BOOTSTRAP_PROJECT_NAME")
+    domain = values.get("FRS_BOOTSTRAP_DOMAIN", DEFAULT_DOMAIN)
+    ak, sk = values["FRS_BOOTSTRAP_AK"], values["FRS_BOOTSTRAP_SK"]
+    user, password = values["FRS_BOOTSTRAP_USER"], values["FRS_BOOTSTRAP_PASSWORD"]
 
     project = store.get_project(pid)
     if project is None:

@@ -32,8 +32,11 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from typing import Mapping
 
-from .passwords import hash_password, verify_password
+from chalicelib.config import Settings, settings
+from chalicelib.identity.passwords import hash_password, verify_password
+from chalicelib.lazy import Lazy
 
 PROJECT, USER, KEY, SIGNING, META = "project", "user", "key", "signing", "meta"
 ACTIVE, REVOKED = "active", "revoked"
@@ -41,7 +44,8 @@ DEFAULT_DOMAIN = "openfrs"
 
 # Reads of keys and the signing key are cached this long per process; a
 # revocation or rotation made by another process takes effect within it.
-CACHE_SECONDS = float(os.environ.get("FRS_IDENTITY_CACHE_SECONDS", "30"))
+# None: FRS_IDENTITY_CACHE_SECONDS (tests set a number directly).
+CACHE_SECONDS: float | None = None
 
 _AK_ALPHABET = string.ascii_uppercase + string.digits
 _SK_ALPHABET = string.ascii_letters + string.digits
@@ -111,7 +115,7 @@ class CredentialStore(abc.ABC):
         data = self._get(kind, rid)
         if cached:
             with self._lock:
-                self._cache[(kind, rid)] = (time.monotonic() + CACHE_SECONDS, data)
+                self._cache[(kind, rid)] = (time.monotonic() + _cache_seconds(), data)
         return data
 
     def put(self, kind: str, rid: str, data: dict) -> None:
@@ -377,32 +381,28 @@ class SsmCredentialStore(CredentialStore):
             pass
 
 
-def make_store(environ=os.environ) -> CredentialStore:
-    backend = environ.get("FRS_IDENTITY_BACKEND", "sqlite")
+def _cache_seconds() -> float:
+    return settings().identity_cache_seconds if CACHE_SECONDS is None else CACHE_SECONDS
+
+
+def make_store(environ: Mapping[str, str] | None = None) -> CredentialStore:
+    cfg = settings() if environ is None else Settings.from_env(environ)
+    backend = cfg.identity_backend
     if backend == "sqlite":
-        return SqliteCredentialStore(environ.get("FRS_DATA_DIR", ".frs-data"))
+        return SqliteCredentialStore(cfg.data_dir)
     if backend == "ssm":
-        return SsmCredentialStore(environ.get("FRS_IDENTITY_SSM_PREFIX", "/openfrs/identity"),
-                                  environ.get("FRS_IDENTITY_KMS_KEY_ID") or None)
+        return SsmCredentialStore(cfg.identity_ssm_prefix, cfg.identity_kms_key_id)
     raise ValueError(f"FRS_IDENTITY_BACKEND must be 'sqlite' or 'ssm', not {backend!r}")
 
 
-_store: CredentialStore | None = None
-_store_lock = threading.Lock()
+_store: Lazy[CredentialStore] = Lazy(make_store)
 
 
 def get_store() -> CredentialStore:
     """The process-wide store, created on first use."""
-    global _store
-    if _store is None:
-        with _store_lock:
-            if _store is None:
-                _store = make_store()
-    return _store
+    return _store.get()
 
 
 def reset_store() -> None:
     """Forget the process-wide store (tests switch data directories)."""
-    global _store
-    with _store_lock:
-        _store = None
+    _store.reset()

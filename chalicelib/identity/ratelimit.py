@@ -19,18 +19,22 @@ import os
 import sqlite3
 import threading
 import time
+from typing import Any, Mapping
 
+from chalicelib.config import Settings, settings
 from chalicelib.errors import RATE_LIMITED, FrsError
+from chalicelib.lazy import Lazy
 
 WINDOWS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
-def limit_for(project_id: str, environ=os.environ) -> int:
-    for item in (environ.get("FRS_RATELIMIT_OVERRIDES") or "").split(","):
-        pid, _, lim = item.strip().partition("=")
-        if pid and pid == project_id:
-            return int(lim)
-    return int(environ.get("FRS_RATELIMIT") or 0)
+def _settings(environ: Mapping[str, str] | None) -> Settings:
+    return settings() if environ is None else Settings.from_env(environ)
+
+
+def limit_for(project_id: str, environ: Mapping[str, str] | None = None) -> int:
+    cfg = _settings(environ)
+    return cfg.ratelimit_overrides.get(project_id, cfg.ratelimit)
 
 
 class MemoryCounter:
@@ -87,39 +91,41 @@ class DynamoCounter:
         return int(r["Attributes"]["n"]["N"])
 
 
-_counter = None
-_counter_lock = threading.Lock()
+def make_counter(cfg: Settings) -> Any:
+    kind = cfg.ratelimit_backend
+    if kind == "memory":
+        return MemoryCounter()
+    if kind == "sqlite":
+        return SqliteCounter(cfg.data_dir)
+    if kind == "dynamodb":
+        if not cfg.ratelimit_table:
+            raise ValueError("FRS_RATELIMIT_BACKEND=dynamodb needs FRS_RATELIMIT_TABLE")
+        return DynamoCounter(cfg.ratelimit_table)
+    raise ValueError("FRS_RATELIMIT_BACKEND must be memory, sqlite or dynamodb")
 
 
-def get_counter(environ=os.environ):
-    global _counter
-    if _counter is None:
-        with _counter_lock:
-            if _counter is None:
-                kind = environ.get("FRS_RATELIMIT_BACKEND", "sqlite")
-                if kind == "memory":
-                    _counter = MemoryCounter()
-                elif kind == "sqlite":
-                    _counter = SqliteCounter(environ.get("FRS_DATA_DIR", ".frs-data"))
-                elif kind == "dynamodb":
-                    _counter = DynamoCounter(environ["FRS_RATELIMIT_TABLE"])
-                else:
-                    raise ValueError("FRS_RATELIMIT_BACKEND must be memory, sqlite or dynamodb")
-    return _counter
+_counter: Lazy[Any] = Lazy(lambda: make_counter(settings()))
+
+
+def get_counter(environ: Mapping[str, str] | None = None) -> Any:
+    """The process's counter; the first call's settings choose its backend."""
+    if environ is None:
+        return _counter.get()
+    return _counter.get(lambda: make_counter(Settings.from_env(environ)))
 
 
 def reset_counter() -> None:
-    global _counter
-    with _counter_lock:
-        _counter = None
+    _counter.reset()
 
 
-def check(project_id: str, environ=os.environ, now: float | None = None) -> dict[str, str]:
+def check(project_id: str, environ: Mapping[str, str] | None = None,
+          now: float | None = None) -> dict[str, str]:
     """Count one request; the §3.4 headers, or FRS.0033 (carrying them) when over."""
-    limit = limit_for(project_id, environ)
+    cfg = _settings(environ)
+    limit = cfg.ratelimit_overrides.get(project_id, cfg.ratelimit)
     if limit <= 0:
         return {}
-    window = environ.get("FRS_RATELIMIT_WINDOW", "hour")
+    window = cfg.ratelimit_window
     if window not in WINDOWS:
         raise ValueError("FRS_RATELIMIT_WINDOW must be minute, hour or day")
     seconds = WINDOWS[window]

@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+from chalicelib.config import settings
+
 log = logging.getLogger(__name__)
 
 ENV_XZ = "FRS_FFMPEG_XZ"
@@ -41,7 +43,7 @@ _unpacked: dict[str, str] = {}     # compressed path -> executable, this process
 
 def ffmpeg_exe() -> str:
     """Path of an ffmpeg executable (see the module docstring)."""
-    xz = os.environ.get(ENV_XZ)
+    xz = settings().ffmpeg_xz
     if xz:
         with _lock:
             exe = _unpacked.get(xz)

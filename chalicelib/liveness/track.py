@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chalicelib import imaging
 from chalicelib.liveness import geometry
-from chalicelib.liveness.models import Face, get_iris, get_models, roi_from_face, roi_from_mesh
+from chalicelib.liveness.mediapipe import Face, get_iris, get_models, roi_from_face, roi_from_mesh
 from chalicelib.liveness.video import Frame
+from chalicelib.vision import pixels
 
 DETECT_EVERY = 3
 MESH_MIN_PRESENCE = 0.5
@@ -83,7 +83,7 @@ def _crop(bgr, box, pts5):
     side = max(box[2] - box[0], box[3] - box[1]) * 1.6
     k = CROP_SIDE / max(side, 1.0)
     m = np.array([[k, 0, CROP_SIDE / 2 - k * cx], [0, k, CROP_SIDE / 2 - k * cy]])
-    crop = imaging.warp_affine(bgr, m, (CROP_SIDE, CROP_SIDE), border="replicate")
+    crop = pixels.warp_affine(bgr, m, (CROP_SIDE, CROP_SIDE), border="replicate")
     return crop, pts5 * k + m[:, 2]
 
 
@@ -111,8 +111,8 @@ def track(frames, frame_size: tuple[int, int], eyelids: bool = False) -> Track:
         # Motion of the face region between consecutive samples; a frozen
         # frame (photo attack, still image re-encoded) stays near 0.
         if s.found:
-            g = imaging.bgr_to_gray(s.crop)
-            patch = imaging.resize(g, (64, 64), interpolation="area").astype(np.float32)
+            g = pixels.bgr_to_gray(s.crop)
+            patch = pixels.resize(g, (64, 64), interpolation="area").astype(np.float32)
             if prev_patch is not None:
                 s.motion = float(np.abs(patch - prev_patch).mean())
             prev_patch = patch
@@ -123,7 +123,7 @@ def track(frames, frame_size: tuple[int, int], eyelids: bool = False) -> Track:
 
 def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     """Measure one frame into ``out``; answer the ROI for the next frame."""
-    rgb = imaging.bgr_to_rgb(fr.bgr)
+    rgb = pixels.bgr_to_rgb(fr.bgr)
     s = Sample(t=fr.t)
     faces = None
     if roi is None or i % DETECT_EVERY == 0:
@@ -164,9 +164,9 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     box_small = np.array([lo[0], lo[1], hi[0], hi[1]])
     s.box = box_small * inv
     s.crop, s.crop_landmarks = _crop(fr.bgr, box_small, five_points(pts))
-    g = imaging.bgr_to_gray(s.crop)
+    g = pixels.bgr_to_gray(s.crop)
     inner = g[CROP_SIDE // 5: -CROP_SIDE // 5, CROP_SIDE // 5: -CROP_SIDE // 5]
-    s.sharpness = imaging.laplacian_variance(inner)
+    s.sharpness = pixels.laplacian_variance(inner)
     s.brightness = float(inner.mean())
     out.samples.append(s)
     # Picture: big, frontal, sharp face. Sharpness saturates so that a
@@ -183,7 +183,7 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
 def _eyelids(iris, bgr, pts) -> float:
     """Lid gap of the better-seen eye (the wider one: a turned head hides
     the far eye); one eye is enough for a blink and halves the cost."""
-    rgb = imaging.bgr_to_rgb(bgr)
+    rgb = pixels.bgr_to_rgb(bgr)
     if np.linalg.norm(pts[33, :2] - pts[133, :2]) >= np.linalg.norm(pts[362, :2] - pts[263, :2]):
         return geometry.lid_open(iris.eyelids(rgb, pts[33, :2], pts[133, :2], flip=False))
     return geometry.lid_open(iris.eyelids(rgb, pts[362, :2], pts[263, :2], flip=True))

@@ -3,36 +3,33 @@
 ``get_store()`` picks the backend named by ``FRS_STORE`` (``embedded`` by
 default, ``opensearch`` for a cluster) and creates it lazily, once per process.
 """
-import os
-import threading
+from __future__ import annotations
 
-_lock = threading.Lock()
-_store = None
-
-
-def get_store():
-    global _store
-    if _store is None:
-        with _lock:
-            if _store is None:
-                _store = make_store(os.environ.get("FRS_STORE", "embedded"))
-    return _store
+from chalicelib.config import settings
+from chalicelib.lazy import Lazy
+from chalicelib.store.base import FaceSetStore
 
 
-def make_store(kind: str):
+def make_store(kind: str) -> FaceSetStore:
     if kind == "embedded":
-        from .embedded import EmbeddedStore
-        return EmbeddedStore(os.environ.get("FRS_DATA_DIR", ".frs-data"))
+        from chalicelib.store.embedded import EmbeddedStore
+        return EmbeddedStore(settings().data_dir)
     if kind == "opensearch":
-        from .opensearch import OpenSearchStore
+        from chalicelib.store.opensearch import OpenSearchStore
         return OpenSearchStore.from_env()
     raise ValueError(f"FRS_STORE must be 'embedded' or 'opensearch', not {kind!r}")
 
 
-def reset_store():
+_store: Lazy[FaceSetStore] = Lazy(lambda: make_store(settings().store))
+
+
+def get_store() -> FaceSetStore:
+    return _store.get()
+
+
+def reset_store() -> None:
     """Forget the process-wide store (tests switch data directories)."""
-    global _store
-    with _lock:
-        if _store is not None and hasattr(_store, "close"):
-            _store.close()
-        _store = None
+    current = _store.peek()
+    if current is not None and hasattr(current, "close"):
+        current.close()
+    _store.reset()

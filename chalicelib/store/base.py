@@ -1,6 +1,6 @@
 """The storage contract every backend implements.
 
-The service layer (``chalicelib.faces``) validates requests, runs the vision
+The service layer (``chalicelib.services.faces``) validates requests, runs the vision
 engine and generates identifiers; a store only keeps face sets and faces and
 answers exact or approximate nearest-neighbour queries. Stores raise
 ``FrsError`` for the conditions they alone can see (duplicate name, face-set
@@ -18,10 +18,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-
-# Custom-field type names as FRS declares them (API Reference §5.3).
-FIELD_TYPES = ("string", "integer", "long", "float", "double", "boolean")
-NUMERIC_TYPES = ("integer", "long", "float", "double")
 
 
 @dataclass
@@ -104,7 +100,7 @@ class FaceSetStore(abc.ABC):
 
     @abc.abstractmethod
     def delete_faces(self, project_id: str, name: str, where) -> int:
-        """Delete the faces matching a bound filter AST (``chalicelib.filter``);
+        """Delete the faces matching a bound filter AST (``chalicelib.query.ast``);
         answer how many were deleted (0 is not an error here)."""
 
     @abc.abstractmethod

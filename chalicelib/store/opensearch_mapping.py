@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from .opensearch_client import OpenSearchSettings
-from .opensearch_query import EXT
+from chalicelib.store.opensearch_client import OpenSearchSettings
+from chalicelib.store.opensearch_query import EXT
 
 # FRS custom-field type -> OpenSearch field type (API Reference §5.3).
 FIELD_TYPE_MAP = {

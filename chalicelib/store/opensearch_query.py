@@ -1,4 +1,4 @@
-"""Translate the FRS filter AST (``chalicelib.filter``) into OpenSearch query DSL,
+"""Translate the FRS filter AST (``chalicelib.query.ast``) into OpenSearch query DSL,
 and convert between raw cosine similarity and the k-NN engine's score scale.
 
 Custom fields live under the ``ext`` object of a face document, so a custom
@@ -6,7 +6,7 @@ field can never collide with a built-in one (``face_id``, ``seq``, ...).
 """
 from __future__ import annotations
 
-from chalicelib.filter import BUILTIN_FIELDS, And, Match, Not, Or, Range
+from chalicelib.query.ast import BUILTIN_FIELDS, And, Match, Not, Or, Range
 
 EXT = "ext"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chalicelib import imaging
+from chalicelib.vision import pixels
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -39,11 +39,11 @@ def warp_chip(image: np.ndarray, landmarks: np.ndarray, template: np.ndarray,
         # Shrinking a large face with bilinear sampling aliases; pre-shrink
         # the region around it with area averaging first.
         image, m = _preshrink(image, m, size, scale)
-    return imaging.warp_affine(image, m, size, border="constant")
+    return pixels.warp_affine(image, m, size, border="constant")
 
 
 def _preshrink(image, m, size, scale):
-    inv = imaging.invert_affine(m)
+    inv = pixels.invert_affine(m)
     w, h = size
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], dtype=np.float64) @ inv.T
     x0, y0 = np.floor(corners.min(0)).astype(int) - 2
@@ -54,7 +54,7 @@ def _preshrink(image, m, size, scale):
         return image, m
     crop = image[y0:y1, x0:x1]
     f = min(1.0, scale * 1.5)  # keep a little more detail than the chip needs
-    small = imaging.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+    small = pixels.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
                            interpolation="area")
     fx, fy = small.shape[1] / crop.shape[1], small.shape[0] / crop.shape[0]
     # chip <- image = m; image = crop_origin + small / f

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chalicelib import imaging
-
-from .runtime import create_session
+from chalicelib.inference.sessions import create_session
+from chalicelib.vision import pixels
 
 STRIDE = 4
 
@@ -64,7 +63,7 @@ class CenterFace:
     def run_at_scale(self, image_bgr: np.ndarray, scale: float, threshold: float) -> RawDetection:
         h, w = image_bgr.shape[:2]
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        resized = image_bgr if (nw, nh) == (w, h) else imaging.resize(
+        resized = image_bgr if (nw, nh) == (w, h) else pixels.resize(
             image_bgr, (nw, nh), interpolation="area" if scale < 1 else "linear")
         # Pad bottom/right to a multiple of 32 instead of stretching, so boxes
         # keep the image's aspect ratio.

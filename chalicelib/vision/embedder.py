@@ -6,8 +6,8 @@ import hashlib
 
 import numpy as np
 
-from .align import warp_chip
-from .runtime import create_session
+from chalicelib.inference.sessions import create_session
+from chalicelib.vision.align import warp_chip
 
 # Where CenterFace's five points (left eye, right eye, nose tip, left and
 # right mouth corner as seen in the image) fall in dlib's 150x150 face chip

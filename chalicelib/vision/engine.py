@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calibration import Calibration, load_calibration
-from .detector import CenterFace
-from .embedder import DlibResNet
-from .manifest import load_manifest, model_entry, short_id
+from chalicelib.inference.manifest import load_manifest, model_entry, short_id
+from chalicelib.lazy import Lazy
+from chalicelib.vision.calibration import Calibration, load_calibration
+from chalicelib.vision.detector import CenterFace
+from chalicelib.vision.embedder import DlibResNet
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +147,8 @@ class FaceEngine:
         return self.calibration.cosine_for_similarity(s)
 
 
-_engine: FaceEngine | None = None
-_engine_lock = threading.Lock()
+_engine: Lazy[FaceEngine] = Lazy(FaceEngine)
 
 
 def get_engine() -> FaceEngine:
-    global _engine
-    if _engine is None:
-        with _engine_lock:
-            if _engine is None:
-                _engine = FaceEngine()
-    return _engine
+    return _engine.get()

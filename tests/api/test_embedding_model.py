@@ -68,7 +68,7 @@ def test_creation_records_the_running_model_without_exposing_it(client, needs_mo
 
 def test_creating_a_face_set_loads_no_model(client, needs_models, monkeypatch):
     fresh = FaceEngine()
-    monkeypatch.setattr(engine_mod, "_engine", fresh)
+    monkeypatch.setattr(engine_mod._engine, "_value", fresh)
     create(client, "cheap")
     assert fresh._embedder is None and fresh._detector is None
     recorded = get_store().get_face_set("proj-m", "cheap").embedding_model
@@ -124,6 +124,6 @@ def test_legacy_set_of_unknown_model_is_accepted(client, needs_models, running):
 
 def test_without_built_models_a_set_records_unknown(client, tmp_path, monkeypatch):
     monkeypatch.setenv("FRS_MODEL_DIR", str(tmp_path / "no-models"))
-    monkeypatch.setattr(engine_mod, "_engine", FaceEngine())
+    monkeypatch.setattr(engine_mod._engine, "_value", FaceEngine())
     create(client, "early")
     assert get_store().get_face_set("proj-m", "early").embedding_model == ""

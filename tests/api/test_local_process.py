@@ -6,8 +6,8 @@ import signal
 import pytest
 import requests
 
+from testkit.server import LocalServer
 from tests.conftest import models_built, still
-from tests.server import LocalServer
 
 
 @pytest.fixture

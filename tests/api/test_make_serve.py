@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from tests.server import REPO, free_port
+from testkit.server import REPO, free_port
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 

@@ -95,8 +95,8 @@ def test_stage_environment_selects_the_cloud_backends(stage, monkeypatch):
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     from chalicelib.identity import credentials
+    from chalicelib.inference import manifest
     from chalicelib.store.opensearch_client import OpenSearchSettings
-    from chalicelib.vision import manifest
 
     assert type(credentials.make_store(env)).__name__ == "SsmCredentialStore"
     assert OpenSearchSettings.from_env(env).engine in ("lucene", "faiss", "nmslib")

@@ -3,21 +3,9 @@ conditions: each marks a known gap strictly, and stops applying (so the
 test runs normally) once the gap is closed."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.conftest import REPO
-
-
-def calibrated() -> bool:
-    """Similarity scores need models/calibration.json (or a manifest copy)."""
-    if (REPO / "models" / "calibration.json").exists():
-        return True
-    try:
-        return bool(json.loads((REPO / "models" / "manifest.json").read_text()).get("calibration"))
-    except (OSError, ValueError):
-        return False
+from testkit.server import calibrated
 
 
 def openapi_registered() -> bool:
@@ -32,4 +20,4 @@ NEEDS_CALIBRATION = pytest.mark.xfail(
 
 NEEDS_OPENAPI_ROUTE = pytest.mark.xfail(
     not openapi_registered(), strict=True,
-    reason="app.py does not register chalicelib.routes.openapi yet (one line for the lead)")
+    reason="app.py does not register chalicelib.api.routes.openapi yet (one line for the lead)")

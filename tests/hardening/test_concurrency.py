@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import requests
 
+from testkit import live
 from tests.conftest import models_built, still
-from tests.hardening import live
 
 P = "/v2/conc"
 CLIENTS = 8

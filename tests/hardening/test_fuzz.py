@@ -1,15 +1,15 @@
 """A short schemathesis run against a live ``chalice local`` with real
 credentials (a bootstrapped project and an IAM token): every served operation,
 positive and negative data, zero 5xx and zero responses that contradict
-chalicelib/openapi.json. The long run is ``make fuzz`` (bench/fuzz.py)."""
+chalicelib/api/openapi.json. The long run is ``make fuzz`` (bench/fuzz.py)."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from testkit import fuzzing, live
 from tests.conftest import models_built
-from tests.hardening import fuzzing, live
 
 pytest.importorskip("schemathesis", reason="schemathesis is not installed (pin it in "
                     "requirements-dev.txt: schemathesis==4.32.5)")

@@ -7,7 +7,6 @@ identity suite covers auth); the fuzz test covers the live server.
 """
 from __future__ import annotations
 
-
 import pytest
 
 from tests.api.helpers import b64, err, post_form, post_json

@@ -1,4 +1,4 @@
-"""chalicelib/openapi.json against the app itself, so the description cannot
+"""chalicelib/api/openapi.json against the app itself, so the description cannot
 drift: same routes and methods, every error code it lists is a real code with
 the status the service gives it, and GET /openapi.json serves it."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from chalicelib import errors
-from chalicelib.routes.openapi import PENDING, load_spec, served_spec
+from chalicelib.api.routes.openapi import PENDING, load_spec, served_spec
 from tests.hardening.conditions import NEEDS_OPENAPI_ROUTE
 
 METHODS = {"get", "post", "put", "delete", "patch", "head", "options"}
@@ -35,9 +35,9 @@ def test_spec_describes_exactly_the_app_routes():
     routes = app_operations()
     if ("/openapi.json", "GET") not in routes:
         pytest.fail("app.py does not register the openapi blueprint: add "
-                    "`from chalicelib.routes.openapi import openapi` and register it")
-    assert routes - served == set(), "routes missing from chalicelib/openapi.json"
-    assert served - routes == set(), "chalicelib/openapi.json describes routes the app lacks"
+                    "`from chalicelib.api.routes.openapi import openapi` and register it")
+    assert routes - served == set(), "routes missing from chalicelib/api/openapi.json"
+    assert served - routes == set(), "chalicelib/api/openapi.json describes routes the app lacks"
 
 
 def test_pending_operations_are_not_routed_yet():

@@ -12,9 +12,9 @@ from chalice.local import LambdaEventConverter, RouteMatcher
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 
+from chalicelib.api.routes.iam import make_blueprint
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize
-from chalicelib.routes.iam import make_blueprint
 
 ROUTES = [
     "/v2/{project_id}/face-detect",

@@ -10,7 +10,7 @@ from chalice.test import Client
 from identity_helpers import APP, raw_request, sdk_sign, to_chalice, token_body
 from moto import mock_aws
 
-from chalicelib import admin
+from chalicelib.cli import admin
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize, bootstrap, ratelimit, reset
 from chalicelib.identity.ratelimit import DynamoCounter

@@ -10,8 +10,8 @@ import pytest
 
 from chalicelib.errors import FrsError
 from chalicelib.liveness.detect import live_detect
-from tests.liveness.cases import CASES, Case
-from tests.liveness.clips import MissingClip
+from testkit.clips import MissingClip
+from testkit.liveness_cases import CASES, Case
 
 
 def _video(case: Case) -> bytes:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from chalicelib.liveness import geometry
-from chalicelib.liveness.models import get_models, roi_from_face
-from tests.liveness.clips import Clip, MissingClip
+from chalicelib.liveness.mediapipe import get_models, roi_from_face
+from testkit.clips import Clip, MissingClip
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import FrsError
-from chalicelib.liveness import params
+from chalicelib.liveness import request as params
 from chalicelib.liveness.detect import live_detect
 
 

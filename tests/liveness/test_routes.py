@@ -13,9 +13,9 @@ import pytest
 from chalice import Chalice
 from chalice.test import Client
 
-import chalicelib.routes.live_detect as route_module
-from tests.liveness.cases import d3
-from tests.liveness.clips import MissingClip, source
+import chalicelib.api.routes.live_detect as route_module
+from testkit.clips import MissingClip, source
+from testkit.liveness_cases import d3
 
 PATHS = ["/v1/p1/live-detect", "/v2/p1/live-detect"]
 FACE_PATHS = ["/v1/p1/live-detect-face", "/v2/p1/live-detect-face"]
@@ -25,7 +25,7 @@ FACE_PATHS = ["/v1/p1/live-detect-face", "/v2/p1/live-detect-face"]
 def _private_blueprint():
     """A Chalice blueprint can be registered on one app only, and app.py may
     register the real one; so load a private copy of the route module."""
-    name = "chalicelib.routes._live_detect_test_copy"
+    name = "chalicelib.api.routes._live_detect_test_copy"
     spec = importlib.util.spec_from_file_location(name, route_module.__file__)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod

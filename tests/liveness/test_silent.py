@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 
 from chalicelib.errors import FrsError
-from chalicelib.liveness.models import get_models
+from chalicelib.liveness.mediapipe import get_models
 from chalicelib.liveness.silent import live_detect_face, real_probability
-from tests.liveness.clips import LIVENESS, MissingClip, source
+from testkit.clips import LIVENESS, MissingClip, source
 
 SPOOF = LIVENESS.parent / "spoof"
 
 
 @pytest.fixture(autouse=True)
 def passive_model():
-    from chalicelib.liveness.models import has_model
+    from chalicelib.inference.manifest import has_model
     if not has_model("passive_liveness"):
         pytest.skip("opt-in model not built: make models OPT_IN=passive_liveness")
 

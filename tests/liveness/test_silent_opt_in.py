@@ -20,7 +20,7 @@ def test_without_the_opt_in_model_silent_liveness_is_frs_0020(client, tmp_path, 
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setenv("FRS_MODEL_DIR", str(tmp_path))
     import chalicelib.liveness.silent as silent
-    monkeypatch.setattr(silent, "_sess", None)
+    silent._sess.reset()
     resp = post_json(client, "/v1/p/live-detect-face", {"image_base64": b64(still("obama.jpg"))})
     assert err(resp) == (400, "FRS.0020")
     assert "opt-in" in resp.json_body["error_msg"]

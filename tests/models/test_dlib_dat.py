@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.dlib_dat import DlibFormatError, _Stream, _split
+from models.dlib_dat import DlibFormatError, _split, _Stream
 
 
 def test_integers_sign_and_length_nibble():

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from chalicelib.filter import And, Match, Not, Or, Range
+from chalicelib.query.parse import And, Match, Not, Or, Range
 from chalicelib.store.opensearch_query import cosine_to_score, field_path, score_to_cosine, to_dsl
 
 

@@ -1,7 +1,7 @@
 """The scalar reference evaluator, against hand-written expectations."""
 import pytest
 
-from chalicelib.filter import And, Match, Not, Or, Range
+from chalicelib.query.parse import And, Match, Not, Or, Range
 from chalicelib.store.base import FaceRecord
 from chalicelib.store.evaluate import face_values, matches
 

@@ -4,7 +4,7 @@ so every backend agrees with every other."""
 import numpy as np
 import pytest
 
-from chalicelib.filter import parse_filter
+from chalicelib.query.parse import parse_filter
 from chalicelib.store.base import FaceRecord, FaceSetInfo
 from tests.filter_cases import FACES, SCHEMA, VALID
 

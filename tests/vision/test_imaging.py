@@ -1,4 +1,4 @@
-"""chalicelib.imaging against OpenCV as the oracle: OpenCV is a dev/test
+"""chalicelib.vision.pixels against OpenCV as the oracle: OpenCV is a dev/test
 dependency only (the Lambda package leaves it out), and the models were
 built and calibrated on what OpenCV's operations produce, so the numpy and
 Pillow replacements must give the same pixels - on real photos and on
@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from chalicelib import imaging
+from chalicelib.vision import pixels
 
 from .conftest import data_file
 
@@ -57,7 +57,7 @@ def test_warp_affine_matches_opencv_on_a_photo(photo, k, angle, centre, side, bo
     m = similarity(k, angle, centre, side)
     for img in (photo, cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)):
         ref = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv_border)
-        d = absdiff(imaging.warp_affine(img, m, (side, side), border=border), ref)
+        d = absdiff(pixels.warp_affine(img, m, (side, side), border=border), ref)
         # Identical but for rare one-level roundings: the liveness tracker
         # feeds each frame's mesh into the next crop, so even a few
         # one-level differences per chip can move a borderline verdict.
@@ -71,7 +71,7 @@ def test_warp_affine_on_noise_and_odd_sizes(noise):
         size = (int(rng.integers(1, 120)), int(rng.integers(1, 120)))
         for border, cb in (("constant", cv2.BORDER_CONSTANT), ("replicate", cv2.BORDER_REPLICATE)):
             ref = cv2.warpAffine(noise, m, size, flags=cv2.INTER_LINEAR, borderMode=cb)
-            d = absdiff(imaging.warp_affine(noise, m, size, border=border), ref)
+            d = absdiff(pixels.warp_affine(noise, m, size, border=border), ref)
             assert (d > 0).mean() < 1e-3 and d.max() <= 1, (m, size, border, d.mean(), d.max())
 
 
@@ -79,18 +79,18 @@ def test_warp_affine_float_image_and_identity(noise):
     f = noise[..., 0].astype(np.float32) / 255
     m = similarity(1.3, 0.4, (100, 90), 80)
     ref = cv2.warpAffine(f, m, (80, 80), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    assert np.abs(imaging.warp_affine(f, m, (80, 80)) - ref).max() < 1e-4
+    assert np.abs(pixels.warp_affine(f, m, (80, 80)) - ref).max() < 1e-4
     eye = np.array([[1.0, 0, 0], [0, 1.0, 0]])
-    assert np.array_equal(imaging.warp_affine(noise, eye, (203, 181)), noise)
+    assert np.array_equal(pixels.warp_affine(noise, eye, (203, 181)), noise)
     with pytest.raises(ValueError):
-        imaging.warp_affine(noise, eye, (10, 10), border="reflect")
+        pixels.warp_affine(noise, eye, (10, 10), border="reflect")
 
 
 def test_invert_affine_matches_opencv():
     m = np.array([[1.3, 0.21, 5.5], [-0.12, 0.93, -7.25]])
-    assert np.allclose(imaging.invert_affine(m), cv2.invertAffineTransform(m), atol=1e-12)
-    assert np.allclose(imaging.invert_affine(imaging.invert_affine(m)), m)
-    assert not imaging.invert_affine(np.zeros((2, 3))).any()  # degenerate: zeros, like OpenCV
+    assert np.allclose(pixels.invert_affine(m), cv2.invertAffineTransform(m), atol=1e-12)
+    assert np.allclose(pixels.invert_affine(pixels.invert_affine(m)), m)
+    assert not pixels.invert_affine(np.zeros((2, 3))).any()  # degenerate: zeros, like OpenCV
 
 
 @pytest.mark.parametrize("size", [(427, 320), (300, 300), (64, 64), (128, 77), (302, 300), (1, 1)])
@@ -99,7 +99,7 @@ def test_area_resize_matches_opencv(photo, noise, size):
         if size[0] > img.shape[1] or size[1] > img.shape[0]:
             continue
         ref = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-        d = absdiff(imaging.resize(img, size, interpolation="area"), ref)
+        d = absdiff(pixels.resize(img, size, interpolation="area"), ref)
         assert d.mean() < 0.01 and d.max() <= 1, (img.shape, size, d.mean(), d.max())
 
 
@@ -109,21 +109,21 @@ def test_linear_resize_matches_opencv(photo, noise, size):
     # shrinks, and the silent-liveness model was trained on that.
     for img in (photo, noise, noise[:50, :70], cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)):
         ref = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
-        d = absdiff(imaging.resize(img, size, interpolation="linear"), ref)
+        d = absdiff(pixels.resize(img, size, interpolation="linear"), ref)
         assert d.mean() < 0.01 and d.max() <= 1, (img.shape, size, d.mean(), d.max())
 
 
 def test_resize_same_size_is_a_copy(noise):
-    out = imaging.resize(noise, (203, 181))
+    out = pixels.resize(noise, (203, 181))
     assert np.array_equal(out, noise) and out is not noise
     with pytest.raises(ValueError):
-        imaging.resize(noise, (10, 10), interpolation="cubic")
+        pixels.resize(noise, (10, 10), interpolation="cubic")
 
 
 def test_gray_and_rgb_match_opencv(photo, noise):
     for img in (photo, noise):
-        assert np.array_equal(imaging.bgr_to_gray(img), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
-        assert np.array_equal(imaging.bgr_to_rgb(img), cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        assert np.array_equal(pixels.bgr_to_gray(img), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+        assert np.array_equal(pixels.bgr_to_rgb(img), cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
 
 
 @pytest.mark.parametrize("region", [(slice(None), slice(None)), (slice(40, 160), slice(50, 190)),
@@ -133,13 +133,13 @@ def test_laplacian_variance_matches_opencv(photo, noise, region):
     for img in (photo, noise):
         g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[region]
         ref = float(cv2.Laplacian(g, cv2.CV_32F).var())
-        assert imaging.laplacian_variance(g) == pytest.approx(ref, rel=1e-4, abs=1e-3)
-    assert imaging.laplacian_variance(np.zeros((0, 5), np.uint8)) == 0.0
+        assert pixels.laplacian_variance(g) == pytest.approx(ref, rel=1e-4, abs=1e-3)
+    assert pixels.laplacian_variance(np.zeros((0, 5), np.uint8)) == 0.0
 
 
 def test_laplacian_variance_ranks_blur(photo):
     g = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
-    assert imaging.laplacian_variance(cv2.GaussianBlur(g, (7, 7), 2)) < 0.2 * imaging.laplacian_variance(g)
+    assert pixels.laplacian_variance(cv2.GaussianBlur(g, (7, 7), 2)) < 0.2 * pixels.laplacian_variance(g)
 
 
 def psnr(a, b):
@@ -149,13 +149,13 @@ def psnr(a, b):
 
 def test_jpeg_decodes_back_to_the_same_picture(photo):
     crop = photo[100:400, 150:500]
-    jpg = imaging.encode_jpeg(crop, quality=90)
+    jpg = pixels.encode_jpeg(crop, quality=90)
     back = cv2.imdecode(np.frombuffer(jpg, np.uint8), cv2.IMREAD_COLOR)
     assert back.shape == crop.shape
     assert psnr(back, crop) > 35  # channel order kept: a BGR/RGB swap scores ~20 dB
     ok, ref = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
     assert ok and abs(len(jpg) - len(ref)) < 0.1 * len(ref)  # same quality setting
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    back = cv2.imdecode(np.frombuffer(imaging.encode_jpeg(grey), np.uint8), cv2.IMREAD_UNCHANGED)
+    back = cv2.imdecode(np.frombuffer(pixels.encode_jpeg(grey), np.uint8), cv2.IMREAD_UNCHANGED)
     assert back.shape == grey.shape and psnr(back, grey) > 35
-    assert imaging.encode_jpeg(crop[:0]) == b""
+    assert pixels.encode_jpeg(crop[:0]) == b""

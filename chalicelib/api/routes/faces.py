@@ -1,0 +1,34 @@
+"""/v2/{project_id}/face-sets/{face_set_name}/faces[/batch]"""
+from chalice import Blueprint
+
+from chalicelib.api.http import frs_route
+from chalicelib.api.routes import versions
+from chalicelib.services import faces as service
+
+faces = Blueprint(__name__)
+FACES = "/face-sets/{face_set_name}/faces"
+
+
+@frs_route(faces, versions(FACES), "POST")
+def add_faces(ctx, face_set_name):
+    return service.add(ctx.project_id, face_set_name, ctx.payload, ctx.is_form)
+
+
+@frs_route(faces, versions(FACES), "GET")
+def show_faces(ctx, face_set_name):
+    return service.query(ctx.project_id, face_set_name, ctx.query)
+
+
+@frs_route(faces, versions(FACES), "PUT")
+def update_face(ctx, face_set_name):
+    return service.update(ctx.project_id, face_set_name, ctx.payload)
+
+
+@frs_route(faces, versions(FACES), "DELETE")
+def delete_faces(ctx, face_set_name):
+    return service.delete_by_field(ctx.project_id, face_set_name, ctx.query)
+
+
+@frs_route(faces, versions(FACES + "/batch"), "DELETE")
+def batch_delete_faces(ctx, face_set_name):
+    return service.delete_batch(ctx.project_id, face_set_name, ctx.payload)

@@ -1,0 +1,185 @@
+"""FRS filter expressions (API Reference §5.5): the grammar and binding.
+
+``parse_filter(text, schema)`` turns an expression such as
+``age:[18 TO *] && (!city:Paris)`` into the typed AST of
+``chalicelib.query.ast``, checked against the face set's custom-field schema.
+Each store backend translates the same AST into its own query language.
+"""
+from __future__ import annotations
+
+import math
+
+from lark import Lark, Token, Transformer, UnexpectedInput, v_args
+
+from chalicelib.errors import FILTER_INVALID, FrsError
+from chalicelib.query.ast import BUILTIN_FIELDS, INT_BOUNDS, And, Match, Node, Not, Or, Range
+
+__all__ = ["BUILTIN_FIELDS", "INT_BOUNDS", "And", "Match", "Node", "Not", "Or", "Range",
+           "coerce_value", "parse_filter"]
+
+# ---------------------------------------------------------------------------
+# Grammar. Negation must be written inside its own parentheses, as FRS
+# requires: ``(!city:Paris)``; ``!city:Paris`` alone is a syntax error.
+# Range brackets may be mixed (``[1 TO 10}``), as in Lucene.
+_GRAMMAR = r"""
+?start: or_expr
+?or_expr: and_expr (_OR and_expr)*
+?and_expr: atom (_AND atom)*
+?atom: "(" "!" or_expr ")"   -> negation
+     | "(" or_expr ")"
+     | clause
+clause: NAME ":" (range | value)
+range: LOW bound _TO bound HIGH
+bound: STAR | value
+value: QUOTED | WORD
+LOW: "[" | "{"
+HIGH: "]" | "}"
+STAR.2: "*"
+_TO.2: "TO"
+_AND: "&&"
+_OR: "||"
+NAME: /[A-Za-z0-9_-]+/
+WORD: /[^\s()\[\]{}:&|!"*]+/
+QUOTED: /"([^"\\]|\\.)*"/
+%ignore /[ \t\r\n]+/
+"""
+
+_parser = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+MAX_LENGTH = 4096
+MAX_DEPTH = 32
+
+
+class _Raw:
+    """Parse-tree leaves before binding: the field name and its source column."""
+
+    def __init__(self, field, column, value=None, low=None, high=None, include_low=True,
+                 include_high=True, is_range=False):
+        self.field, self.column, self.value = field, column, value
+        self.low, self.high = low, high
+        self.include_low, self.include_high, self.is_range = include_low, include_high, is_range
+
+
+@v_args(inline=True)
+class _ToAst(Transformer):
+    def value(self, tok: Token):
+        s = str(tok)
+        if tok.type == "QUOTED":
+            s = s[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        return s
+
+    def bound(self, item):
+        return None if isinstance(item, Token) and item.type == "STAR" else item
+
+    def range(self, low, lo, hi, high):
+        return ("range", lo, hi, str(low) == "[", str(high) == "]")
+
+    def clause(self, name: Token, rhs):
+        if isinstance(rhs, tuple):
+            _, lo, hi, il, ih = rhs
+            return _Raw(str(name), name.column, low=lo, high=hi, include_low=il,
+                        include_high=ih, is_range=True)
+        return _Raw(str(name), name.column, value=rhs)
+
+    def negation(self, item):
+        return Not(item)
+
+    def and_expr(self, *items):
+        return And(_flatten(And, items))
+
+    def or_expr(self, *items):
+        return Or(_flatten(Or, items))
+
+
+def _flatten(kind, items):
+    out = []
+    for it in items:
+        out.extend(it.items if isinstance(it, kind) else [it])
+    return tuple(out)
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
+def parse_filter(text, schema: dict[str, str]) -> Node:
+    """Parse and type-check a filter expression against a face set schema
+    (custom field name -> FRS type). Raises FRS.0029 saying where it failed."""
+    if not isinstance(text, str):
+        raise FrsError(FILTER_INVALID, "filter must be a string")
+    if not text.strip():
+        raise FrsError(FILTER_INVALID, "filter is empty")
+    if len(text) > MAX_LENGTH:
+        raise FrsError(FILTER_INVALID, f"filter is longer than {MAX_LENGTH} characters")
+    if _depth(text) > MAX_DEPTH:
+        raise FrsError(FILTER_INVALID, f"filter nests parentheses deeper than {MAX_DEPTH}")
+    try:
+        tree = _parser.parse(text)
+    except UnexpectedInput as exc:
+        col = getattr(exc, "column", "?")
+        found = getattr(exc, "token", None) or getattr(exc, "char", None)
+        what = f"unexpected {str(found)!r}" if found not in (None, "") else "unexpected end of expression"
+        if what == "unexpected end of expression" or getattr(found, "type", "") == "$END":
+            what, col = "unexpected end of expression", len(text.rstrip()) + 1
+        raise FrsError(FILTER_INVALID, f"invalid filter at column {col}: {what}") from None
+    ast = _ToAst().transform(tree)
+    return _bind(ast, {**schema, **BUILTIN_FIELDS})
+
+
+def _bind(node, types):
+    if isinstance(node, _Raw):
+        ftype = types.get(node.field)
+        if ftype is None:
+            raise FrsError(FILTER_INVALID,
+                           f"invalid filter at column {node.column}: field {node.field!r} is not defined")
+        if node.is_range:
+            if ftype not in INT_BOUNDS and ftype not in ("float", "double"):
+                raise FrsError(FILTER_INVALID, f"invalid filter at column {node.column}: "
+                               f"ranges need a numeric field, {node.field!r} is {ftype}")
+            low = None if node.low is None else coerce_value(node.field, ftype, node.low, node.column)
+            high = None if node.high is None else coerce_value(node.field, ftype, node.high, node.column)
+            return Range(node.field, low, high, node.include_low, node.include_high)
+        return Match(node.field, coerce_value(node.field, ftype, node.value, node.column))
+    if isinstance(node, Not):
+        return Not(_bind(node.item, types))
+    if isinstance(node, (And, Or)):
+        return type(node)(tuple(_bind(i, types) for i in node.items))
+    raise TypeError(node)  # pragma: no cover
+
+
+def coerce_value(field: str, ftype: str, raw: str, column=None):
+    """Convert a filter (or query-string) literal to the field's type."""
+    where = f"invalid filter at column {column}: " if column is not None else ""
+    bad = FrsError(FILTER_INVALID, f"{where}{raw!r} is not a valid {ftype} for field {field!r}")
+    if ftype == "string":
+        if not raw:
+            raise FrsError(FILTER_INVALID, f"{where}empty value for field {field!r}")
+        return raw
+    if ftype == "boolean":
+        low = raw.lower()
+        if low not in ("true", "false"):
+            raise bad
+        return low == "true"
+    if ftype in INT_BOUNDS:
+        try:
+            val = int(raw, 10)
+        except ValueError:
+            raise bad from None
+        lo, hi = INT_BOUNDS[ftype]
+        if not lo <= val <= hi:
+            raise bad
+        return val
+    try:  # float / double; Python accepts "inf"/"nan", FRS does not
+        val = float(raw)
+    except ValueError:
+        raise bad from None
+    if not math.isfinite(val) or raw.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        raise bad
+    return val
