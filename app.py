@@ -1,5 +1,7 @@
 """OpenFRS: the Huawei Cloud FRS v2 API on Chalice. This file only wires routes;
 each resource's routes live in chalicelib/api/routes/, their logic in chalicelib/."""
+from typing import Any
+
 from chalice import Chalice
 
 from chalicelib.api.routes.face_compare import face_compare
@@ -31,5 +33,5 @@ if not settings().on_lambda:
 # are added to that face set; the packager wires the bucket notification.
 
 @app.lambda_function(name="bulk_import")
-def bulk_import(event, context):
+def bulk_import(event: dict, context: Any) -> dict:
     return _bulk_import.handle_event(event, context)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import email.utils
 import functools
 import json
 import logging
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
-from chalice import Response
+from chalice import Blueprint, Response
 
 from chalicelib import errors
 from chalicelib.config import settings
@@ -37,7 +40,7 @@ def request_id() -> str:
 @dataclass
 class RequestContext:
     """What a route handler needs from the request."""
-    request: object
+    request: Any  # chalice.app.Request
     project_id: str
     query: dict = field(default_factory=dict)
     is_form: bool = False  # multipart: scalar fields arrive as strings
@@ -50,17 +53,22 @@ class RequestContext:
         return self._payload
 
 
-def json_response(body, status=200, headers=None) -> Response:
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
                     headers={"Content-Type": "application/json;charset=utf8", **(headers or {})})
 
 
-def error_response(exc: FrsError, rid: str, headers=None) -> Response:
+def error_response(exc: FrsError, rid: str, headers: dict[str, str] | None = None) -> Response:
     return json_response(exc.body(), exc.status,
                          {**exc.headers, "X-Request-Id": rid, **(headers or {})})
 
 
-def frs_route(bp, path, methods, auth: bool = True):
+# A route handler: ``handler(ctx, **uri_params)``.
+Handler = Callable[..., Any]
+
+
+def frs_route(bp: Blueprint, path: str | list[str], methods: str | list[str],
+              auth: bool = True) -> Callable[[Handler], Handler]:
     """Register ``handler(ctx, **uri_params)`` on blueprint ``bp`` under one
     path or a list of paths (API versions the SDKs use for the same operation).
 
@@ -70,9 +78,9 @@ def frs_route(bp, path, methods, auth: bool = True):
     if isinstance(methods, str):
         methods = [methods]
 
-    def decorator(handler):
+    def decorator(handler: Handler) -> Handler:
         @functools.wraps(handler)
-        def view(**uri_params):
+        def view(**uri_params: str) -> Response:
             rid = request_id()
             extra: dict = {}
             request = bp.current_request
@@ -80,7 +88,7 @@ def frs_route(bp, path, methods, auth: bool = True):
                 project_id = uri_params.pop("project_id", None)
                 if auth and project_id is not None:
                     extra = authorize(request, project_id) or {}
-                ctx = RequestContext(request, project_id, dict(request.query_params or {}))
+                ctx = RequestContext(request, project_id or "", dict(request.query_params or {}))
                 result = handler(ctx, **uri_params)
                 if isinstance(result, Response):
                     result.headers.update({"X-Request-Id": rid, **extra})
@@ -104,7 +112,7 @@ def frs_route(bp, path, methods, auth: bool = True):
     return decorator
 
 
-def authorize(request, project_id: str) -> dict:
+def authorize(request: Any, project_id: str) -> dict:
     """Authenticate the caller for ``project_id`` (no-op when FRS_AUTH=off)."""
     if settings().auth_off:
         return {}
@@ -114,7 +122,7 @@ def authorize(request, project_id: str) -> dict:
 
 # --------------------------------------------------------------------------
 # Body parsing
-def parse_body(request) -> tuple[dict, bool]:
+def parse_body(request: Any) -> tuple[dict, bool]:
     """Answer ``(payload, is_form)``. JSON bodies must be objects; multipart
     bodies become a dict of field -> str (text parts) or bytes (file parts)."""
     raw = request.raw_body or b""
@@ -140,7 +148,7 @@ def parse_body(request) -> tuple[dict, bool]:
     return body, False
 
 
-def _reject_constant(name):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -154,9 +162,13 @@ def parse_multipart(raw: bytes, content_type: str) -> dict:
     out: dict = {}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
+        if isinstance(name, tuple):  # RFC 2231 form, as the compat API may answer it
+            name = email.utils.collapse_rfc2231_value(name)
         if not name:
             continue
         data = part.get_payload(decode=True) or b""
+        if not isinstance(data, bytes):  # only a nested multipart (None: handled above)
+            data = b""
         if part.get_filename() is not None or name.endswith("_file"):
             out[name] = data  # a file part (image_file, video_file...): keep the bytes
         else:

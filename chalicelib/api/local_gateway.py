@@ -7,6 +7,7 @@ Gateway's *default* answer (403 "Missing Authentication Token"), so this module
 teaches their gateway the same mapping. It is only installed outside Lambda.
 """
 import json
+from typing import Any
 
 from chalicelib.api.http import request_id
 from chalicelib.errors import API_NOT_FOUND, FrsError
@@ -25,7 +26,7 @@ def install() -> None:
 
     original = local.LocalGateway.handle_request
 
-    def handle_request(self, method, path, headers, body):
+    def handle_request(self: Any, method: str, path: str, headers: dict, body: bytes | None) -> dict:
         try:
             response = original(self, method, path, headers, body)
         except local.ForbiddenError:
@@ -36,5 +37,6 @@ def install() -> None:
                         "headers": {"Content-Type": "application/json", "X-Request-Id": request_id()}}
         return response
 
-    local.LocalGateway.handle_request = handle_request
-    local.LocalGateway._openfrs_installed = True
+    # setattr: patching a class of chalice.local (no stubs to tell mypy it may be).
+    setattr(local.LocalGateway, "handle_request", handle_request)  # noqa: B010
+    setattr(local.LocalGateway, "_openfrs_installed", True)  # noqa: B010

@@ -28,6 +28,10 @@ import argparse
 import json
 import sqlite3
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store is imported lazily
+    from chalicelib.store.base import FaceSetStore
 
 
 def purge_project(project_id: str, *, credentials: bool = True) -> dict:
@@ -46,7 +50,7 @@ def purge_project(project_id: str, *, credentials: bool = True) -> dict:
     return out
 
 
-def _compact(store) -> bool:
+def _compact(store: FaceSetStore) -> bool:
     """Rewrite the embedded SQLite file: deleted rows otherwise stay readable
     in free pages and in the WAL until they happen to be reused."""
     path = getattr(store, "path", None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from typing import Any
 
 from chalicelib.errors import PROJECT_MISMATCH, FrsError
 from chalicelib.identity import bootstrap, ratelimit, signature, tokens
@@ -37,7 +38,7 @@ def reset() -> None:
     _bootstrapped.reset()
 
 
-def authenticate(request) -> str:
+def authenticate(request: Any) -> str:
     """The project id the request's credentials belong to, or FrsError."""
     store = get_store()
     token = request.headers.get("x-auth-token")
@@ -53,7 +54,7 @@ def authenticate(request) -> str:
     raise signature.refuse("no X-Auth-Token or Authorization header")
 
 
-def authorize(request, project_id: str) -> dict[str, str]:
+def authorize(request: Any, project_id: str) -> dict[str, str]:
     """Allow the request on ``project_id`` or raise FrsError.
 
     Returns extra response headers (rate-limit headers when limits are on).

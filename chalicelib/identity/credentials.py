@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 from chalicelib.config import Settings, settings
 from chalicelib.identity.passwords import hash_password, verify_password
@@ -85,7 +85,7 @@ def _check_name(label: str, value: str) -> str:
 class CredentialStore(abc.ABC):
     """Identity records; subclasses only implement the four record methods."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cache: dict[tuple[str, str], tuple[float, dict | None]] = {}
         self._lock = threading.Lock()
 
@@ -130,7 +130,7 @@ class CredentialStore(abc.ABC):
 
     # -- projects ------------------------------------------------------------
     def create_project(self, name: str, domain: str = DEFAULT_DOMAIN,
-                       project_id: str | None = None, **extra) -> dict:
+                       project_id: str | None = None, **extra: object) -> dict:
         _check_name("project name", name)
         _check_name("domain", domain)
         project_id = project_id or new_project_id()
@@ -253,6 +253,8 @@ class CredentialStore(abc.ABC):
             with self._lock:
                 self._cache.pop((SIGNING, "token"), None)
             rec = self.get(SIGNING, "token", cached=True)
+            if rec is None:
+                raise RuntimeError("the token signing key cannot be read back after creating it")
         return {"kid": rec["kid"], "key": bytes.fromhex(rec["key"])}
 
     def rotate_signing_key(self) -> dict:
@@ -296,25 +298,25 @@ class SqliteCredentialStore(CredentialStore):
         if fresh:
             os.chmod(self.path, 0o600)  # the file holds secret keys
 
-    def _conn(self):
+    def _conn(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)
 
-    def _run(self, sql, args=()):
+    def _run(self, sql: str, args: tuple = ()) -> list:
         c = self._conn()
         try:
             return c.execute(sql, args).fetchall()
         finally:
             c.close()
 
-    def _get(self, kind, rid):
+    def _get(self, kind: str, rid: str) -> dict | None:
         rows = self._run("SELECT data FROM records WHERE kind=? AND id=?", (kind, rid))
         return json.loads(rows[0][0]) if rows else None
 
-    def _put(self, kind, rid, data):
+    def _put(self, kind: str, rid: str, data: dict) -> None:
         self._run("INSERT OR REPLACE INTO records (kind, id, data) VALUES (?, ?, ?)",
                   (kind, rid, json.dumps(data)))
 
-    def _create(self, kind, rid, data):
+    def _create(self, kind: str, rid: str, data: dict) -> bool:
         c = self._conn()
         try:
             return c.execute("INSERT OR IGNORE INTO records (kind, id, data) VALUES (?, ?, ?)",
@@ -322,41 +324,42 @@ class SqliteCredentialStore(CredentialStore):
         finally:
             c.close()
 
-    def _list(self, kind):
+    def _list(self, kind: str) -> list[dict]:
         return [json.loads(r[0]) for r in self._run("SELECT data FROM records WHERE kind=?", (kind,))]
 
-    def _delete(self, kind, rid):
+    def _delete(self, kind: str, rid: str) -> None:
         self._run("DELETE FROM records WHERE kind=? AND id=?", (kind, rid))
 
 
 class SsmCredentialStore(CredentialStore):
     """One SecureString parameter per record: ``<prefix>/<kind>/<id>``."""
 
-    def __init__(self, prefix: str = "/openfrs/identity", kms_key_id: str | None = None, client=None):
+    def __init__(self, prefix: str = "/openfrs/identity", kms_key_id: str | None = None,
+                 client: Any = None):
         super().__init__()
         import boto3
         self.prefix = "/" + prefix.strip("/")
         self.kms_key_id = kms_key_id
         self.ssm = client or boto3.client("ssm")
 
-    def _name(self, kind, rid):
+    def _name(self, kind: str, rid: str) -> str:
         return f"{self.prefix}/{kind}/{rid}"
 
-    def _get(self, kind, rid):
+    def _get(self, kind: str, rid: str) -> dict | None:
         try:
             r = self.ssm.get_parameter(Name=self._name(kind, rid), WithDecryption=True)
         except self.ssm.exceptions.ParameterNotFound:
             return None
         return json.loads(r["Parameter"]["Value"])
 
-    def _put(self, kind, rid, data):
+    def _put(self, kind: str, rid: str, data: dict) -> None:
         args = {"Name": self._name(kind, rid), "Value": json.dumps(data), "Type": "SecureString",
                 "Overwrite": True}
         if self.kms_key_id:
             args["KeyId"] = self.kms_key_id
         self.ssm.put_parameter(**args)
 
-    def _create(self, kind, rid, data):
+    def _create(self, kind: str, rid: str, data: dict) -> bool:
         args = {"Name": self._name(kind, rid), "Value": json.dumps(data), "Type": "SecureString",
                 "Overwrite": False}
         if self.kms_key_id:
@@ -367,14 +370,14 @@ class SsmCredentialStore(CredentialStore):
         except self.ssm.exceptions.ParameterAlreadyExists:
             return False
 
-    def _list(self, kind):
-        out = []
+    def _list(self, kind: str) -> list[dict]:
+        out: list[dict] = []
         for page in self.ssm.get_paginator("get_parameters_by_path").paginate(
                 Path=f"{self.prefix}/{kind}", Recursive=False, WithDecryption=True):
             out.extend(json.loads(p["Value"]) for p in page["Parameters"])
         return out
 
-    def _delete(self, kind, rid):
+    def _delete(self, kind: str, rid: str) -> None:
         try:
             self.ssm.delete_parameter(Name=self._name(kind, rid))
         except self.ssm.exceptions.ParameterNotFound:

@@ -27,9 +27,9 @@ def verify_password(password: str, encoded: str | None) -> bool:
     """Constant-time check; a missing hash still costs one scrypt run so that
     unknown user names answer as slowly as wrong passwords."""
     try:
-        scheme, n, r, p, salt, dk = (encoded or "").split("$")
-        n, r, p = int(n), int(r), int(p)
-        salt, dk = base64.b64decode(salt), base64.b64decode(dk)
+        scheme, n_text, r_text, p_text, salt_text, dk_text = (encoded or "").split("$")
+        n, r, p = int(n_text), int(r_text), int(p_text)
+        salt, dk = base64.b64decode(salt_text), base64.b64decode(dk_text)
         if scheme != "scrypt":
             raise ValueError
     except ValueError:

@@ -38,7 +38,7 @@ def limit_for(project_id: str, environ: Mapping[str, str] | None = None) -> int:
 
 
 class MemoryCounter:
-    def __init__(self):
+    def __init__(self) -> None:
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -55,7 +55,7 @@ class SqliteCounter:
         self._run("CREATE TABLE IF NOT EXISTS ratelimit (k TEXT PRIMARY KEY, n INTEGER NOT NULL,"
                   " expires REAL NOT NULL)")
 
-    def _run(self, sql, args=()):
+    def _run(self, sql: str, args: tuple = ()) -> list:
         c = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             return c.execute(sql, args).fetchall()
@@ -77,7 +77,7 @@ class SqliteCounter:
 
 
 class DynamoCounter:
-    def __init__(self, table: str, client=None):
+    def __init__(self, table: str, client: Any = None) -> None:
         import boto3
         self.table = table
         self.ddb = client or boto3.client("dynamodb")

@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import quote, unquote
 
 from chalicelib.errors import AUTH_FAILED, FrsError
@@ -61,7 +63,7 @@ def canonical_uri(path: str) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
-def canonical_query(query_params) -> str:
+def canonical_query(query_params: Mapping[str, str] | None) -> str:
     """Sorted pairs; ``query_params`` is chalice's MultiDict (or a dict, or None)."""
     if not query_params:
         return ""
@@ -75,7 +77,7 @@ def canonical_query(query_params) -> str:
     return "&".join(f"{quote(k, safe='~')}={quote(str(v), safe='~')}" for k, v in pairs)
 
 
-def request_paths(request) -> list[str]:
+def request_paths(request: Any) -> list[str]:
     """Paths the client may have signed, most likely first.
 
     chalice local puts the raw request path in ``context["path"]``; API Gateway
@@ -99,7 +101,7 @@ def request_paths(request) -> list[str]:
     return paths
 
 
-def body_hash(request, signed_headers: list[str]) -> str:
+def body_hash(request: Any, signed_headers: list[str]) -> str:
     body = request.raw_body or b""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -118,7 +120,7 @@ def body_hash(request, signed_headers: list[str]) -> str:
     return actual
 
 
-def canonical_request(request, path: str, signed_headers: list[str], payload_hash: str) -> str:
+def canonical_request(request: Any, path: str, signed_headers: list[str], payload_hash: str) -> str:
     lines = []
     for name in signed_headers:
         value = request.headers.get(name)
@@ -139,7 +141,8 @@ def sign(sk: str, text: str) -> str:
     return hmac.new(sk.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def verify(request, lookup_secret, now: datetime | None = None) -> str:
+def verify(request: Any, lookup_secret: Callable[[str], tuple[str, str] | None],
+           now: datetime | None = None) -> str:
     """Check the request's signature; return the project id its key belongs to.
 
     ``lookup_secret(ak)`` returns ``(project_id, sk)`` for an active key or

@@ -14,8 +14,12 @@ import hmac
 import json
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from chalicelib.errors import TOKEN_INVALID, FrsError
+
+if TYPE_CHECKING:
+    from chalicelib.identity.credentials import CredentialStore
 
 PREFIX = "ofrs1"
 TTL_SECONDS = 24 * 3600  # API Reference §3.3: tokens are valid 24 hours
@@ -33,7 +37,8 @@ def _mac(key: bytes, signed_part: str) -> str:
     return _b64e(hmac.new(key, signed_part.encode("ascii"), hashlib.sha256).digest())
 
 
-def issue(store, project_id: str, user_id: str, now: float | None = None) -> tuple[str, dict]:
+def issue(store: CredentialStore, project_id: str, user_id: str,
+          now: float | None = None) -> tuple[str, dict]:
     """(token, claims)."""
     key = store.signing_key()
     iat = int(now if now is not None else time.time())
@@ -47,7 +52,7 @@ def invalid(reason: str) -> FrsError:
     return FrsError(TOKEN_INVALID, f"The token is invalid: {reason}")
 
 
-def verify(store, token: str, now: float | None = None) -> dict:
+def verify(store: CredentialStore, token: str, now: float | None = None) -> dict:
     """Claims of a genuine, unexpired token; 403 FRS.0002 otherwise."""
     parts = (token or "").strip().split(".")
     if len(parts) != 3 or parts[0] != PREFIX:

@@ -61,7 +61,7 @@ def report_key(key: str) -> str:
     return REPORT_PREFIX + key[len(PREFIX):].rsplit(".", 1)[0] + ".json"
 
 
-def _s3():
+def _s3() -> Any:
     from chalicelib.services.media import s3_client  # one client per process, shared with image_url
     return s3_client()
 
@@ -73,10 +73,12 @@ def _add(project_id: str, face_set: str, external_image_id: str, data: bytes) ->
                      form=True)
 
 
-def import_object(bucket: str, key: str, project_id: str, s3=None, add=_add) -> dict:
+def import_object(bucket: str, key: str, project_id: str, s3: Any = None,
+                  add: Callable[[str, str, str, bytes], dict] = _add) -> dict:
     """Add one object's face; answer a result record (never raises)."""
     s3 = s3 or _s3()
-    result = {"bucket": bucket, "key": key, "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result: dict[str, Any] = {"bucket": bucket, "key": key, "time": now}
     try:
         face_set, external_image_id = parse_key(key)
         result.update(face_set_name=face_set, external_image_id=external_image_id)
@@ -104,20 +106,22 @@ def handle_event(event: dict, context: Any = None, s3: Any = None, add: Callable
     # gets wired to this function.
     only_bucket = cfg.import_bucket
     s3 = s3 or _s3()
-    summary = {"added": 0, "failed": 0, "ignored": 0, "reports": []}
+    counts = {"added": 0, "failed": 0, "ignored": 0}
+    reports: list[str] = []
     for bucket, key in object_refs(event):
         if (only_bucket and bucket != only_bucket) or not key.startswith(PREFIX) or key.endswith("/"):
-            summary["ignored"] += 1  # e.g. a "folder" placeholder
+            counts["ignored"] += 1  # e.g. a "folder" placeholder
             continue
         result = import_object(bucket, key, project_id, s3=s3, add=add)
         rkey = report_key(key)
         if result["status"] == "added":
-            summary["added"] += 1
+            counts["added"] += 1
             s3.delete_object(Bucket=bucket, Key=rkey)  # a retry succeeded: drop the stale report
         else:
-            summary["failed"] += 1
+            counts["failed"] += 1
             s3.put_object(Bucket=bucket, Key=rkey, ContentType="application/json",
                           Body=json.dumps(result, indent=2).encode())
-            summary["reports"].append(f"s3://{bucket}/{rkey}")
+            reports.append(f"s3://{bucket}/{rkey}")
+    summary = {**counts, "reports": reports}
     log.info("bulk import: %s", json.dumps(summary))
     return summary

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterable
 
 import numpy as np
 
 from chalicelib.errors import ACTION_TIME_INVALID, VIDEO_MULTI_FACE, VIDEO_NO_FACE, VIDEO_QUALITY, FrsError
 from chalicelib.liveness import judges, request, same_person
-from chalicelib.liveness.track import Track, track
+from chalicelib.liveness.track import Sample, Track, track
 from chalicelib.liveness.video import Video
 from chalicelib.vision import pixels
 
@@ -58,11 +59,11 @@ def _series(tr: Track) -> judges.Series:
                          a("mouth"), a("eye"), a("presence"), segment)
 
 
-def _warn(codes) -> list[dict]:
+def _warn(codes: Iterable[int]) -> list[dict]:
     return [{"warningCode": c, "warningMsg": WARNINGS[c]} for c in sorted(set(codes))]
 
 
-def _check_windows(windows, duration: float) -> None:
+def _check_windows(windows: list[tuple[float, float]] | None, duration: float) -> None:
     """Refuse an action window that starts after the end of the video."""
     for a, b in windows or ():
         if a >= duration:
@@ -71,7 +72,13 @@ def _check_windows(windows, duration: float) -> None:
                            f"the end of the video ({duration:.2f} s).")
 
 
-def _check_faces(S, found) -> int:
+def _face_side(s: Sample) -> float:
+    """The shorter side of a found sample's face box (pixels)."""
+    assert s.box is not None  # every found sample has its box
+    return float(min(s.box[2] - s.box[0], s.box[3] - s.box[1]))
+
+
+def _check_faces(S: list[Sample], found: list[Sample]) -> int:
     """Refuse a video without one usable face; answers how many samples show several."""
     if not found:
         raise FrsError(VIDEO_NO_FACE, "No face is detected in the video.")
@@ -80,14 +87,14 @@ def _check_faces(S, found) -> int:
     if counted and multi / len(counted) > MULTI_FACE_SHARE:
         raise FrsError(VIDEO_MULTI_FACE, "Several faces of similar size are detected in the "
                                          "video; record one person.")
-    sizes = [min(s.box[2] - s.box[0], s.box[3] - s.box[1]) for s in found]
+    sizes = [_face_side(s) for s in found]
     if np.median(sizes) < MIN_FACE_PX or np.median([s.brightness for s in found]) < MIN_BRIGHTNESS:
         raise FrsError(VIDEO_QUALITY, "The face in the video is too small or too dark "
                                       "to be analysed.")
     return multi
 
 
-def _sample_warnings(S, found, multi: int) -> list[int]:
+def _sample_warnings(S: list[Sample], found: list[Sample], multi: int) -> list[int]:
     """Warnings 4 (several faces), 5 (face often lost) and 1 (rarely frontal)."""
     warnings: list[int] = []
     if multi:
@@ -100,7 +107,7 @@ def _sample_warnings(S, found, multi: int) -> list[int]:
     return warnings
 
 
-def _picture(tr, warnings: list[int]) -> str:
+def _picture(tr: Track, warnings: list[int]) -> str:
     """The best frame as base64 JPEG ("" without one), appending its quality
     warnings (8, 101-106) to ``warnings``."""
     if tr.best_index < 0 or tr.best_frame is None:
@@ -113,7 +120,7 @@ def _picture(tr, warnings: list[int]) -> str:
         picture = base64.b64encode(jpg).decode("ascii")
     else:
         warnings.append(8)
-    side = min(p.box[2] - p.box[0], p.box[3] - p.box[1])
+    side = _face_side(p)
     if side < PICTURE_MIN_FACE:
         warnings.append(101)
     if p.sharpness < PICTURE_MIN_SHARP:
@@ -127,7 +134,8 @@ def _picture(tr, warnings: list[int]) -> str:
     return picture
 
 
-def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
+def analyse(data: bytes, actions: object, action_time: object = None,
+            nod_threshold: object = None) -> dict:
     """Full analysis; answers the response body plus ``"_debug"`` details
     (verdicts, timings) that the route strips."""
     t0 = time.perf_counter()
@@ -136,6 +144,7 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
         fps = SAMPLE_FPS_BLINK if 5 in req.actions else SAMPLE_FPS
         tr = track(v.frames(fps), (v.width, v.height), eyelids=5 in req.actions)
         info = v.info
+    assert info is not None  # frames() sets it when the stream ends
     t_track = time.perf_counter() - t0
 
     _check_windows(req.windows, info.duration)
@@ -182,7 +191,8 @@ def analyse(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
     return body
 
 
-def live_detect(data: bytes, actions, action_time=None, nod_threshold=None) -> dict:
+def live_detect(data: bytes, actions: object, action_time: object = None,
+                nod_threshold: object = None) -> dict:
     """The documented LiveDetect response body."""
     body = analyse(data, actions, action_time, nod_threshold)
     body.pop("_debug", None)

@@ -59,8 +59,8 @@ def _usable(path: str) -> bool:
         st = os.lstat(path)
     except OSError:
         return False
-    return (stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_size > 0
-            and st.st_mode & 0o100 and not st.st_mode & 0o022)
+    return bool(stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_size > 0
+                and st.st_mode & 0o100 and not st.st_mode & 0o022)
 
 
 def _private_dir() -> str:

@@ -42,10 +42,10 @@ def turn_ratio(points: np.ndarray) -> float:
     positive when the nose moves toward the image's right."""
     dl = np.linalg.norm(points[1, :2] - points[454, :2])
     dr = np.linalg.norm(points[1, :2] - points[234, :2])
-    return float((dr - dl) / max(dr + dl, 1e-6))
+    return float((dr - dl) / max(float(dr + dl), 1e-6))
 
 
-def _angles(rvec) -> tuple[float, float]:
+def _angles(rvec: np.ndarray) -> tuple[float, float]:
     r = rodrigues(rvec)
     # Direction the face points (nose outward) in camera coordinates; the
     # camera looks along +z, so a frontal face points along -z.
@@ -69,7 +69,7 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
     if not np.all(np.isfinite(img)):
         return float("nan"), float("nan")
     ok, rvec, tvec = solve_pnp(_MODEL, img, cam)  # ok=False: degenerate point set
-    if not ok:
+    if not ok or rvec is None or tvec is None:
         return float("nan"), float("nan")
     cue = turn_ratio(points)
     if tvec.ravel()[2] <= 0:
@@ -79,7 +79,7 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
         rv0 = np.array([[0.0], [-np.radians(guess)], [0.0]])
         tv0 = np.abs(tvec.reshape(3, 1))
         ok, rvec, tvec = solve_pnp(_MODEL, img, cam, rv0, tv0)
-        if not ok or tvec.ravel()[2] <= 0:
+        if not ok or rvec is None or tvec is None or tvec.ravel()[2] <= 0:
             return float("nan"), float("nan")
     yaw, pitch = _angles(rvec)
     if abs(yaw) > 90:  # facing away from the camera: a failed fit
@@ -88,7 +88,7 @@ def head_pose(points: np.ndarray, frame_size: tuple[int, int]) -> tuple[float, f
         guess = np.degrees(np.arcsin(np.clip(cue, -1, 1)))
         rv0 = np.array([[0.0], [-np.radians(guess)], [0.0]])
         ok2, rv2, _ = solve_pnp(_MODEL, img, cam, rv0, tvec.copy())
-        y2, p2 = _angles(rv2) if ok2 else (float("nan"), float("nan"))
+        y2, p2 = _angles(rv2) if ok2 and rv2 is not None else (float("nan"), float("nan"))
         if ok2 and np.sign(y2) == np.sign(cue):
             return y2, p2
         # No consistent fit: keep the magnitude, trust the cue's side, and
@@ -101,13 +101,13 @@ def mouth_open(points: np.ndarray) -> float:
     """Inner-lip gap over mouth width (0 closed, ~0.3 talking, >0.5 wide)."""
     gap = np.linalg.norm(points[LIP_DOWN, :2] - points[LIP_UP, :2])
     width = np.linalg.norm(points[MOUTH_R, :2] - points[MOUTH_L, :2])
-    return float(gap / max(width, 1e-6))
+    return float(gap / max(float(width), 1e-6))
 
 
 def _ear(points: np.ndarray, idx: list[int]) -> float:
     p = points[idx, :2]
     v = np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])
-    return float(v / (2 * max(np.linalg.norm(p[0] - p[3]), 1e-6)))
+    return float(v / (2 * max(float(np.linalg.norm(p[0] - p[3])), 1e-6)))
 
 
 def eye_open(points: np.ndarray) -> float:

@@ -29,6 +29,7 @@ is the per-action verdict.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,13 +83,16 @@ class Series:
     segment: np.ndarray  # continuous-recording segment id (cuts split them)
 
 
-def excursions(t, x, presence, swing, hold_s, peak_ok=None, rest_max=np.inf):
+def excursions(t: np.ndarray, x: np.ndarray, presence: np.ndarray, swing: float, hold_s: float,
+               peak_ok: Callable[[float], bool] | None = None,
+               rest_max: float = np.inf) -> tuple[list[Event], float]:
     """All upward excursions of ``x`` (NaN = no face) with rise and return
     both >= ``swing`` that start from and come back to ``rest_max`` or less;
     answers (events, best partial strength)."""
     ok = ~np.isnan(x)
     t, x, presence = t[ok], x[ok], presence[ok]
-    events, best = [], 0.0
+    events: list[Event] = []
+    best = 0.0
     n = len(x)
     k = 0
     while k < n:
@@ -117,12 +121,13 @@ def excursions(t, x, presence, swing, hold_s, peak_ok=None, rest_max=np.inf):
     return events, best
 
 
-def _dt(t) -> float:
+def _dt(t: np.ndarray) -> float:
     # A lone sample stands for one sampling interval.
     return float(np.median(np.diff(t))) if len(t) > 1 else 0.0
 
 
-def _signal(action: int, s: Series, nod_threshold: float):
+def _signal(action: int, s: Series, nod_threshold: float
+            ) -> tuple[np.ndarray, float, Callable[[float], bool] | None, float, float]:
     """(signal, swing, peak_ok, hold, rest_max) with excursions pointing up."""
     # Signals are floored (NaN kept: no face is not "frontal") at their resting level
     # (frontal yaw 0, the median pitch at the start and end) so a swing from the
@@ -166,7 +171,8 @@ def _subset(s: Series, lo: float, hi: float) -> Series:
                                     s.segment)))
 
 
-def judge(actions: list[int], s: Series, windows, nod_threshold: float) -> list[Verdict]:
+def judge(actions: list[int], s: Series, windows: list[tuple[float, float]] | None,
+          nod_threshold: float) -> list[Verdict]:
     """One verdict per requested action. With windows each action is judged
     inside its own window; without, actions must follow each other: each one
     must start after the previous found action's far point."""
@@ -179,11 +185,12 @@ def judge(actions: list[int], s: Series, windows, nod_threshold: float) -> list[
             sub = _subset(s, cursor, np.inf)
         x, swing, peak_ok, hold, rest_max = _signal(a, sub, nod_threshold)
         # An action cannot span a cut: judge each continuous segment alone.
-        events, best = [], 0.0
+        events: list[Event] = []
+        best = 0.0
         for seg in np.unique(sub.segment):
             m = sub.segment == seg
-            ev, b = excursions(sub.t[m], x[m], sub.presence[m], swing, hold, peak_ok, rest_max)
-            events += ev
+            seg_events, b = excursions(sub.t[m], x[m], sub.presence[m], swing, hold, peak_ok, rest_max)
+            events += seg_events
             best = max(best, b)
         events.sort(key=lambda e: e.start)
         coverage = float(sub.found.mean()) if len(sub.t) else 0.0

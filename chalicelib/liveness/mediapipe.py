@@ -7,13 +7,18 @@ returned in pixel coordinates of the frame given.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import onnxruntime as ort
 
 from chalicelib.inference.sessions import load_session
 from chalicelib.lazy import Lazy
 from chalicelib.vision import pixels
+
+# A face region of interest: centre x, centre y, side, rotation (radians).
+Roi = tuple[float, float, float, float]
 
 MIN_SCORE = 0.5
 NMS_IOU = 0.3
@@ -34,7 +39,7 @@ class Face:
         return float(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
 
 
-def _anchors(size: int, strides: list[int], per_cell_fn) -> np.ndarray:
+def _anchors(size: int, strides: list[int], per_cell_fn: int) -> np.ndarray:
     out = []
     i = 0
     while i < len(strides):
@@ -50,7 +55,8 @@ def _anchors(size: int, strides: list[int], per_cell_fn) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
-def _nms_weighted(boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray):
+def _nms_weighted(boxes: np.ndarray, scores: np.ndarray,
+                  kps: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted NMS: overlapping candidates are averaged by score."""
     order = np.argsort(-scores)
     keep = []
@@ -75,13 +81,14 @@ class Detector:
     a selfie challenge) with the full-range model as a fallback for smaller,
     farther faces."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.short = load_session("video_detector", small=True)
         self.short_anchors = _anchors(128, [8, 16, 16, 16], 2)
         self._full = None
         self.full_anchors = _anchors(192, [4], 1)
 
-    def _run(self, sess, anchors, size, rgb: np.ndarray) -> list[Face]:
+    def _run(self, sess: ort.InferenceSession, anchors: np.ndarray, size: int,
+             rgb: np.ndarray) -> list[Face]:
         h, w = rgb.shape[:2]
         scale = size / max(h, w)
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -105,7 +112,7 @@ class Detector:
         faces = []
         for b, k, s in _nms_weighted(boxes, score[sel], kps):
             # undo the letterbox: normalised canvas -> frame pixels
-            def back(p):
+            def back(p: np.ndarray) -> np.ndarray:
                 p = p * size
                 return np.stack([(p[..., 0] - pad_x) / scale, (p[..., 1] - pad_y) / scale], -1)
             bb = back(b.reshape(2, 2)).reshape(4)
@@ -129,13 +136,14 @@ class Mesh:
     presence: float     # face-presence probability from the mesh model
 
 
-def roi_from_points(left_eye, right_eye, center, size) -> tuple:
+def roi_from_points(left_eye: np.ndarray, right_eye: np.ndarray, center: Sequence[float] | np.ndarray,
+                    size: float) -> Roi:
     """(cx, cy, side, angle) with the eyes level, as MediaPipe rotates the ROI."""
     dx, dy = left_eye[0] - right_eye[0], left_eye[1] - right_eye[1]
     return float(center[0]), float(center[1]), float(size), float(np.arctan2(dy, dx))
 
 
-def roi_from_face(face: Face) -> tuple:
+def roi_from_face(face: Face) -> Roi:
     b = face.box
     side = max(b[2] - b[0], b[3] - b[1]) * ROI_SCALE
     # keypoint 0 is the subject's right eye (smaller x in an unmirrored frame)
@@ -143,14 +151,14 @@ def roi_from_face(face: Face) -> tuple:
                            ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), side)
 
 
-def roi_from_mesh(mesh: Mesh) -> tuple:
+def roi_from_mesh(mesh: Mesh) -> Roi:
     p = mesh.points[:, :2]
     lo, hi = p.min(0), p.max(0)
     side = float(max(hi - lo)) * ROI_SCALE
     return roi_from_points(p[263], p[33], (lo + hi) / 2, side)
 
 
-def _warp(rgb: np.ndarray, roi: tuple, size: int):
+def _warp(rgb: np.ndarray, roi: Roi, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Crop ``roi`` (cx, cy, side, angle) to size x size; answers the crop and
     the frame->crop affine matrix."""
     cx, cy, side, ang = roi
@@ -164,10 +172,10 @@ def _warp(rgb: np.ndarray, roi: tuple, size: int):
 
 
 class FaceMesh:
-    def __init__(self):
+    def __init__(self) -> None:
         self.sess = load_session("face_mesh", small=True)
 
-    def run(self, rgb: np.ndarray, roi: tuple) -> Mesh:
+    def run(self, rgb: np.ndarray, roi: Roi) -> Mesh:
         crop, m = _warp(rgb, roi, MESH_SIZE)
         x = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
         raw, flag = self.sess.run(None, {"input": x})
@@ -187,10 +195,11 @@ class Iris:
     """MediaPipe iris/eyelid model: 71 eye-region points per eye. Its lids
     follow a closing eye much better than the face mesh's (used for blinks)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sess = load_session("iris", small=True)
 
-    def eyelids(self, rgb: np.ndarray, corner_a, corner_b, flip: bool) -> np.ndarray:
+    def eyelids(self, rgb: np.ndarray, corner_a: np.ndarray, corner_b: np.ndarray,
+                flip: bool) -> np.ndarray:
         """(16, 2) frame points: 0-8 lower lid from corner_a to corner_b,
         9-15 upper lid. ``flip`` for the image-right eye (the model knows one
         side only)."""

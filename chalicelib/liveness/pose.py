@@ -17,8 +17,10 @@ same one as the OpenCV version did.
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _EYE = np.eye(3)
 MAX_TRIES = 20
@@ -27,11 +29,11 @@ _TOL = 1e-6
 _H_GEO, _GEO_SCALE = 1e-4, 0.5
 
 
-def _skew(v) -> np.ndarray:
+def _skew(v: np.ndarray) -> np.ndarray:
     return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
 
 
-def rodrigues(rvec) -> np.ndarray:
+def rodrigues(rvec: ArrayLike) -> np.ndarray:
     """3x3 rotation of a rotation vector (axis * angle in radians)."""
     x, y, z = (float(v) for v in np.asarray(rvec, np.float64).reshape(3))
     theta = math.sqrt(x * x + y * y + z * z)
@@ -45,7 +47,7 @@ def rodrigues(rvec) -> np.ndarray:
                      [c1 * x * z - s * y, c1 * y * z + s * x, c + c1 * z * z]])
 
 
-def rotation_vector(rmat, orthonormal: bool = False) -> np.ndarray:
+def rotation_vector(rmat: ArrayLike, orthonormal: bool = False) -> np.ndarray:
     """Inverse of :func:`rodrigues`: the (3, 1) rotation vector of a 3x3
     matrix, which is first projected onto the nearest rotation (skipped when
     the caller says it is one already)."""
@@ -87,14 +89,20 @@ class _Problem:
     """Residuals (projected - observed, pixels, interleaved u0 v0 u1 v1 ...)
     and their Jacobian with respect to (rvec, tvec)."""
 
-    def __init__(self, obj: np.ndarray, img: np.ndarray, fx, fy, cx, cy):
+    def __init__(self, obj: np.ndarray, img: np.ndarray, fx: float, fy: float, cx: float,
+                 cy: float) -> None:
         self.obj, self.img = obj, img
         self.fx, self.fy, self.cx, self.cy = fx, fy, cx, cy
         self.n = len(obj)
         self.f = np.array([fx, fy])
         self.c_minus_img = np.array([cx, cy]) - img
 
-    def residuals(self, p: np.ndarray, jac: bool = False):
+    @overload
+    def residuals(self, p: np.ndarray, jac: Literal[False] = ...) -> np.ndarray: ...
+    @overload
+    def residuals(self, p: np.ndarray, jac: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+    def residuals(self, p: np.ndarray,
+                  jac: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         r, t = p[:3], p[3:]
         xr = self.obj @ rodrigues(r).T
         xc = xr + t
@@ -119,7 +127,7 @@ class _Problem:
         return res, jm
 
 
-def _inverse(a: np.ndarray):
+def _inverse(a: np.ndarray) -> np.ndarray | None:
     """Inverse of the damped normal matrix (pseudo-inverse if singular)."""
     try:
         inv = np.linalg.inv(a)
@@ -186,7 +194,7 @@ def _levmarq(prob: _Problem, p: np.ndarray) -> np.ndarray:
         res, jm = prob.residuals(p, jac=True)
 
 
-def _dlt(obj: np.ndarray, norm_img: np.ndarray):
+def _dlt(obj: np.ndarray, norm_img: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Initial (rvec, tvec) of a non-planar object by DLT on normalised image
     points (OpenCV's construction); None when degenerate."""
     n = len(obj)
@@ -219,7 +227,9 @@ def _image_degenerate(img: np.ndarray) -> bool:
     return not m + r > 1e-18 or (m - r) / (m + r) < 1e-12
 
 
-def solve_pnp(object_pts, image_pts, camera_matrix, rvec0=None, tvec0=None):
+def solve_pnp(object_pts: ArrayLike, image_pts: ArrayLike, camera_matrix: ArrayLike,
+              rvec0: ArrayLike | None = None,
+              tvec0: ArrayLike | None = None) -> tuple[bool, np.ndarray | None, np.ndarray | None]:
     """(ok, rvec (3, 1), tvec (3, 1)) minimising the reprojection error of
     ``object_pts`` (N x 3) onto ``image_pts`` (N x 2) through the pinhole
     ``camera_matrix`` (no distortion). With ``rvec0``/``tvec0`` the fit
@@ -269,7 +279,8 @@ def solve_pnp(object_pts, image_pts, camera_matrix, rvec0=None, tvec0=None):
     return True, p[:3].reshape(3, 1).copy(), p[3:].reshape(3, 1).copy()
 
 
-def reprojection_rmse(object_pts, image_pts, camera_matrix, rvec, tvec) -> float:
+def reprojection_rmse(object_pts: ArrayLike, image_pts: ArrayLike, camera_matrix: ArrayLike,
+                      rvec: ArrayLike, tvec: ArrayLike) -> float:
     """Root mean square pixel distance of the projected object points."""
     cam = np.asarray(camera_matrix, np.float64)
     prob = _Problem(np.asarray(object_pts, np.float64).reshape(-1, 3),

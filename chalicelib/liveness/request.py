@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.errors import (
     ACTION_TIME_INVALID,
@@ -29,7 +30,7 @@ class Request:
     nod_threshold: float
 
 
-def parse_actions(value) -> list[int]:
+def parse_actions(value: object) -> list[int]:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise FrsError(PARAM_MISSING, "The parameter actions is missing.")
     if isinstance(value, (list, tuple)):
@@ -52,7 +53,7 @@ def parse_actions(value) -> list[int]:
     return out
 
 
-def parse_action_time(value, n_actions: int) -> list[tuple[float, float]] | None:
+def parse_action_time(value: object, n_actions: int) -> list[tuple[float, float]] | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
@@ -78,7 +79,7 @@ def parse_action_time(value, n_actions: int) -> list[tuple[float, float]] | None
     return windows
 
 
-def parse_nod_threshold(value) -> float:
+def parse_nod_threshold(value: Any) -> float:  # any JSON value; float() decides
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_NOD
     try:
@@ -90,7 +91,7 @@ def parse_nod_threshold(value) -> float:
     return v
 
 
-def parse(actions, action_time=None, nod_threshold=None) -> Request:
+def parse(actions: object, action_time: object = None, nod_threshold: object = None) -> Request:
     acts = parse_actions(actions)
     return Request(acts, parse_action_time(action_time, len(acts)),
                    parse_nod_threshold(nod_threshold))

@@ -55,6 +55,7 @@ def check(track: Track) -> IdentityResult:
     chips = []
     for i in picks:
         s = track.samples[i]
+        assert s.crop is not None and s.crop_landmarks is not None  # picks are found samples
         lm = s.crop_landmarks.astype(np.float32)
         lo, hi = lm.min(0), lm.max(0)
         face = DetectedFace((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1,

@@ -12,6 +12,7 @@ enough). Use the action LiveDetect for anything that matters.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -43,7 +44,7 @@ def _model() -> ort.InferenceSession:
     return _sess.get()
 
 
-def _context_crop(bgr: np.ndarray, box) -> np.ndarray:
+def _context_crop(bgr: np.ndarray, box: Sequence[float] | np.ndarray) -> np.ndarray:
     """The face box grown CROP_SCALE times (less when the image is too
     small), shifted to stay inside the image - as lib/fr_liveness.js does."""
     h, w = bgr.shape[:2]
@@ -58,7 +59,7 @@ def _context_crop(bgr: np.ndarray, box) -> np.ndarray:
     return pixels.resize(crop, (128, 128), interpolation="linear")
 
 
-def real_probability(bgr: np.ndarray, box) -> float:
+def real_probability(bgr: np.ndarray, box: Sequence[float] | np.ndarray) -> float:
     x = _context_crop(bgr, box).astype(np.float32).transpose(2, 0, 1)[None]
     logits = _model().run(None, {"input": x})[0][0].astype(np.float64)
     p = np.exp(logits - logits.max())

@@ -6,12 +6,23 @@ faces and to switch to a larger face - or when the mesh loses the face.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from chalicelib.liveness import geometry
-from chalicelib.liveness.mediapipe import Face, get_iris, get_models, roi_from_face, roi_from_mesh
+from chalicelib.liveness.mediapipe import (
+    Detector,
+    Face,
+    FaceMesh,
+    Iris,
+    Roi,
+    get_iris,
+    get_models,
+    roi_from_face,
+    roi_from_mesh,
+)
 from chalicelib.liveness.video import Frame
 from chalicelib.vision import pixels
 
@@ -64,7 +75,7 @@ class Track:
     best_score: float = -1.0
 
 
-def _iou(a, b) -> float:
+def _iou(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     x1, y1 = max(a[0], b[0]), max(a[1], b[1])
     x2, y2 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
@@ -78,7 +89,7 @@ def five_points(pts: np.ndarray) -> np.ndarray:
                      pts[1, :2], pts[61, :2], pts[291, :2]])
 
 
-def _crop(bgr, box, pts5):
+def _crop(bgr: np.ndarray, box: np.ndarray, pts5: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     side = max(box[2] - box[0], box[3] - box[1]) * 1.6
     k = CROP_SIDE / max(side, 1.0)
@@ -87,7 +98,7 @@ def _crop(bgr, box, pts5):
     return crop, pts5 * k + m[:, 2]
 
 
-def track(frames, frame_size: tuple[int, int], eyelids: bool = False) -> Track:
+def track(frames: Iterable[Frame], frame_size: tuple[int, int], eyelids: bool = False) -> Track:
     """``eyelids``: measure eye openness with the iris model (for blinks)
     instead of the mesh's eye points."""
     det, mesh_model = get_models()
@@ -100,17 +111,20 @@ def track(frames, frame_size: tuple[int, int], eyelids: bool = False) -> Track:
         roi = _measure(fr, i, det, mesh_model, out, roi)
         s = out.samples[-1]
         if iris is not None and s.found:
+            assert s.mesh is not None  # a found sample carries its mesh until here
             s.eye = _eyelids(iris, fr.bgr, s.mesh)
         s.mesh = None  # only needed above; keeps the track small
         if s.found:
+            assert s.box is not None and s.crop is not None  # set together with found
             if last is not None:
+                assert last.box is not None
                 near = s.t - last.t <= JUMP_MAX_DT
                 s.jump = _jumped(last.box, s.box, JUMP_SHIFT if near else GAP_SHIFT,
                                  JUMP_SCALE if near else GAP_SCALE)
             last = s
         # Motion of the face region between consecutive samples; a frozen
         # frame (photo attack, still image re-encoded) stays near 0.
-        if s.found:
+        if s.found and s.crop is not None:
             g = pixels.bgr_to_gray(s.crop)
             patch = pixels.resize(g, (64, 64), interpolation="area").astype(np.float32)
             if prev_patch is not None:
@@ -121,7 +135,8 @@ def track(frames, frame_size: tuple[int, int], eyelids: bool = False) -> Track:
     return out
 
 
-def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
+def _measure(fr: Frame, i: int, det: Detector, mesh_model: FaceMesh, out: Track,
+             roi: Roi | None) -> Roi | None:
     """Measure one frame into ``out``; answer the ROI for the next frame."""
     rgb = pixels.bgr_to_rgb(fr.bgr)
     s = Sample(t=fr.t)
@@ -180,7 +195,7 @@ def _measure(fr: Frame, i: int, det, mesh_model, out: Track, roi):
     return next_roi
 
 
-def _eyelids(iris, bgr, pts) -> float:
+def _eyelids(iris: Iris, bgr: np.ndarray, pts: np.ndarray) -> float:
     """Lid gap of the better-seen eye (the wider one: a turned head hides
     the far eye); one eye is enough for a blink and halves the cost."""
     rgb = pixels.bgr_to_rgb(bgr)
@@ -189,13 +204,13 @@ def _eyelids(iris, bgr, pts) -> float:
     return geometry.lid_open(iris.eyelids(rgb, pts[362, :2], pts[263, :2], flip=True))
 
 
-def _jumped(a, b, max_shift: float, max_scale: float) -> bool:
+def _jumped(a: np.ndarray, b: np.ndarray, max_shift: float, max_scale: float) -> bool:
     sa, sb = max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])
     shift = np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2)
     return bool(shift > max_shift * max(sa, sb) or max(sa, sb) > max_scale * min(sa, sb))
 
 
-def _overlaps(face: Face, roi) -> bool:
+def _overlaps(face: Face, roi: Roi) -> bool:
     cx, cy, side, _ = roi
     half = side / 3.0  # roi side is 1.5x the face; compare with the face box
     return _iou(face.box, (cx - half, cy - half, cx + half, cy + half)) > 0.3

@@ -33,6 +33,7 @@ and reaped whenever the caller stops early.
 from __future__ import annotations
 
 import collections
+import io
 import logging
 import os
 import re
@@ -40,7 +41,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Iterator
+from typing import IO, Iterator, cast
 
 import numpy as np
 
@@ -200,7 +201,7 @@ def _parse(lines: list[str]) -> _Header:
 
 def _apply_streams(h: _Header, streams: dict[tuple[str | None, int], list], mapped: int | None) -> None:
     """Fill ``h`` from the mapped input stream and the first output stream."""
-    if ("in", mapped) in streams:
+    if mapped is not None and ("in", mapped) in streams:
         desc, rot = streams[("in", mapped)]
         size = _SIZE.search(desc)
         if size:
@@ -217,7 +218,7 @@ class _Stderr(threading.Thread):
     """Drains ffmpeg's stderr (so it never blocks on a full pipe): keeps the
     header up to the output stream description, then a short tail."""
 
-    def __init__(self, pipe):
+    def __init__(self, pipe: IO[bytes]) -> None:
         super().__init__(daemon=True, name="ffmpeg-stderr")
         self.pipe = pipe
         self.header: list[str] = []
@@ -245,7 +246,7 @@ class _Stderr(threading.Thread):
             self.ready.set()
 
 
-def _read_exact(f, buf: memoryview) -> int:
+def _read_exact(f: io.RawIOBase, buf: memoryview) -> int:
     got = 0
     while got < len(buf):
         n = f.readinto(buf[got:])
@@ -267,6 +268,7 @@ class Video:
         self._watchdog: threading.Timer | None = None
         self._timed_out = False
         self.info: VideoInfo | None = None
+        self.path: str | None
         fd, self.path = tempfile.mkstemp(prefix="frs-live-", suffix=".bin")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -277,12 +279,14 @@ class Video:
             raise
 
     def _start(self) -> None:
+        assert self.path is not None  # set by __init__, cleared only by close()
         self.proc = subprocess.Popen(command(ffmpeg_exe(), self.path),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0, close_fds=True)
         self._watchdog = threading.Timer(DECODE_TIMEOUT_S, self._kill_slow)
         self._watchdog.daemon = True
         self._watchdog.start()
+        assert self.proc.stderr is not None  # stderr=PIPE
         self._stderr = _Stderr(self.proc.stderr)
         # Output starts once the first frame is decoded and filtered; until
         # this is read the pipe holds at most one small frame, so nothing
@@ -329,7 +333,7 @@ class Video:
     def __enter__(self) -> "Video":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _stop(self) -> None:
@@ -343,16 +347,19 @@ class Video:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        proc.stdout.close()
+        if proc.stdout is not None:  # always: ffmpeg runs with both pipes
+            proc.stdout.close()
         if hasattr(self, "_stderr"):
             self._stderr.join(2)
-        proc.stderr.close()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
     def close(self) -> None:
         self._stop()
-        if getattr(self, "path", None):
+        path = getattr(self, "path", None)
+        if path:
             try:
-                os.unlink(self.path)
+                os.unlink(path)
             except OSError:
                 pass
             self.path = None
@@ -367,7 +374,7 @@ class Video:
         idx = 0
         h, w = self._out
         scratch = np.empty((h, w, 3), np.uint8)
-        out = self.proc.stdout
+        out = cast(io.RawIOBase, self.proc.stdout)  # bufsize=0: an unbuffered pipe
         try:
             while True:
                 # Timestamps from the index: packet times are unreliable for
@@ -376,7 +383,7 @@ class Video:
                 t = idx / self.fps
                 want = t + 1e-6 >= next_t and t <= MAX_SECONDS + TOLERANCE_S
                 bgr = np.empty((h, w, 3), np.uint8) if want else scratch
-                got = _read_exact(out, memoryview(bgr.reshape(-1)))
+                got = _read_exact(out, bgr.reshape(-1).data)
                 if got == 0:
                     break
                 if got < bgr.nbytes:

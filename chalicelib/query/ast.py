@@ -41,17 +41,17 @@ class Range:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: object
+    item: Node
 
 
 Node = Union[Match, Range, And, Or, Not]

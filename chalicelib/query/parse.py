@@ -8,11 +8,12 @@ Each store backend translates the same AST into its own query language.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 
 from chalicelib.errors import FILTER_INVALID, FrsError
-from chalicelib.query.ast import BUILTIN_FIELDS, INT_BOUNDS, And, Match, Node, Not, Or, Range
+from chalicelib.query.ast import BUILTIN_FIELDS, INT_BOUNDS, And, Match, Node, Not, Or, Range, Value
 
 __all__ = ["BUILTIN_FIELDS", "INT_BOUNDS", "And", "Match", "Node", "Not", "Or", "Range",
            "coerce_value", "parse_filter"]
@@ -53,8 +54,9 @@ MAX_DEPTH = 32
 class _Raw:
     """Parse-tree leaves before binding: the field name and its source column."""
 
-    def __init__(self, field, column, value=None, low=None, high=None, include_low=True,
-                 include_high=True, is_range=False):
+    def __init__(self, field: str, column: int | None, value: str | None = None, low: str | None = None,
+                 high: str | None = None, include_low: bool = True, include_high: bool = True,
+                 is_range: bool = False) -> None:
         self.field, self.column, self.value = field, column, value
         self.low, self.high = low, high
         self.include_low, self.include_high, self.is_range = include_low, include_high, is_range
@@ -62,37 +64,38 @@ class _Raw:
 
 @v_args(inline=True)
 class _ToAst(Transformer):
-    def value(self, tok: Token):
+    def value(self, tok: Token) -> str:
         s = str(tok)
         if tok.type == "QUOTED":
             s = s[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         return s
 
-    def bound(self, item):
+    def bound(self, item: Token | str) -> str | None:
         return None if isinstance(item, Token) and item.type == "STAR" else item
 
-    def range(self, low, lo, hi, high):
+    def range(self, low: Token, lo: str | None, hi: str | None,
+              high: Token) -> tuple[str, str | None, str | None, bool, bool]:
         return ("range", lo, hi, str(low) == "[", str(high) == "]")
 
-    def clause(self, name: Token, rhs):
+    def clause(self, name: Token, rhs: str | tuple) -> _Raw:
         if isinstance(rhs, tuple):
             _, lo, hi, il, ih = rhs
             return _Raw(str(name), name.column, low=lo, high=hi, include_low=il,
                         include_high=ih, is_range=True)
         return _Raw(str(name), name.column, value=rhs)
 
-    def negation(self, item):
+    def negation(self, item: Any) -> Not:  # a parse-tree child, bound later
         return Not(item)
 
-    def and_expr(self, *items):
+    def and_expr(self, *items: Any) -> And:
         return And(_flatten(And, items))
 
-    def or_expr(self, *items):
+    def or_expr(self, *items: Any) -> Or:
         return Or(_flatten(Or, items))
 
 
-def _flatten(kind, items):
-    out = []
+def _flatten(kind: type[And] | type[Or], items: tuple) -> tuple:
+    out: list = []
     for it in items:
         out.extend(it.items if isinstance(it, kind) else [it])
     return tuple(out)
@@ -109,7 +112,7 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def parse_filter(text, schema: dict[str, str]) -> Node:
+def parse_filter(text: object, schema: dict[str, str]) -> Node:
     """Parse and type-check a filter expression against a face set schema
     (custom field name -> FRS type). Raises FRS.0029 saying where it failed."""
     if not isinstance(text, str):
@@ -133,7 +136,7 @@ def parse_filter(text, schema: dict[str, str]) -> Node:
     return _bind(ast, {**schema, **BUILTIN_FIELDS})
 
 
-def _bind(node, types):
+def _bind(node: Any, types: dict[str, str]) -> Node:
     if isinstance(node, _Raw):
         ftype = types.get(node.field)
         if ftype is None:
@@ -146,6 +149,7 @@ def _bind(node, types):
             low = None if node.low is None else coerce_value(node.field, ftype, node.low, node.column)
             high = None if node.high is None else coerce_value(node.field, ftype, node.high, node.column)
             return Range(node.field, low, high, node.include_low, node.include_high)
+        assert node.value is not None  # a clause without a range always has its value
         return Match(node.field, coerce_value(node.field, ftype, node.value, node.column))
     if isinstance(node, Not):
         return Not(_bind(node.item, types))
@@ -154,7 +158,7 @@ def _bind(node, types):
     raise TypeError(node)  # pragma: no cover
 
 
-def coerce_value(field: str, ftype: str, raw: str, column=None):
+def coerce_value(field: str, ftype: str, raw: str, column: int | None = None) -> Value:
     """Convert a filter (or query-string) literal to the field's type."""
     where = f"invalid filter at column {column}: " if column is not None else ""
     bad = FrsError(FILTER_INVALID, f"{where}{raw!r} is not a valid {ftype} for field {field!r}")
@@ -177,9 +181,9 @@ def coerce_value(field: str, ftype: str, raw: str, column=None):
             raise bad
         return val
     try:  # float / double; Python accepts "inf"/"nan", FRS does not
-        val = float(raw)
+        number = float(raw)
     except ValueError:
         raise bad from None
-    if not math.isfinite(val) or raw.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+    if not math.isfinite(number) or raw.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
         raise bad
-    return val
+    return number

@@ -1,6 +1,8 @@
 """Face detection and 1:1 verification: API Reference §4.1, §4.2."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from chalicelib import errors
@@ -8,18 +10,21 @@ from chalicelib.errors import FrsError
 from chalicelib.services.media import MAX_MEDIA_BYTES, read_media
 from chalicelib.services.params import get_str
 
+if TYPE_CHECKING:  # the vision package is imported lazily
+    from chalicelib.vision.engine import DetectedFace, FaceEngine
 
-def engine():
+
+def engine() -> FaceEngine:
     from chalicelib.vision import get_engine  # lazy: keeps non-vision routes' cold start light
     return get_engine()
 
 
-def decode(data: bytes):
+def decode(data: bytes) -> np.ndarray:
     from chalicelib.vision import decode_image
     return decode_image(data)
 
 
-def faces_in(payload: dict, prefix: str = "image"):
+def faces_in(payload: dict, prefix: str = "image") -> tuple[np.ndarray, list[DetectedFace]]:
     """Decode the image given under ``prefix`` and detect every face."""
     image = decode(read_media(payload, prefix))
     return image, engine().detect(image)

@@ -24,7 +24,7 @@ def max_face_sets() -> int:
     return settings().max_face_sets
 
 
-def check_name(name) -> str:
+def check_name(name: object) -> str:
     """Path or body face-set names: 1-64 of [A-Za-z0-9_-]."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise FrsError(errors.PARAM_FORMAT, "face_set_name must be 1 to 64 letters, digits, "

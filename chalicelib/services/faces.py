@@ -23,7 +23,7 @@ def face_json(face: FaceRecord) -> dict:
             "external_fields": face.external_fields, "face_id": face.face_id}
 
 
-def _external_image_id(payload: dict):
+def _external_image_id(payload: dict) -> str | None:
     return get_str(payload, "external_image_id", pattern=EXTERNAL_IMAGE_ID_RE, max_len=36)
 
 

@@ -16,7 +16,7 @@ RESERVED = {"vector", "bounding_box", "external_image_id", "face_id", "create_ti
 MAX_STRING = 256
 
 
-def parse_schema(raw) -> dict[str, str]:
+def parse_schema(raw: object) -> dict[str, str]:
     """``{"name": {"type": "integer"}, ...}`` -> ``{"name": "integer"}``."""
     if raw is None:
         return {}
@@ -43,7 +43,7 @@ def schema_json(schema: dict[str, str]) -> dict:
     return {k: {"type": t} for k, t in schema.items()}
 
 
-def check_values(values, schema: dict[str, str]) -> dict:
+def check_values(values: object, schema: dict[str, str]) -> dict:
     """Validate the custom-field values of a face against the schema."""
     if values is None:
         return {}
@@ -59,7 +59,7 @@ def check_values(values, schema: dict[str, str]) -> dict:
     return out
 
 
-def _check_value(key, ftype, val):
+def _check_value(key: str, ftype: str, val: object) -> str | bool | int | float:
     wrong = FrsError(errors.FIELD_TYPE_MISMATCH, f"The external field {key!r} must be of type {ftype}.")
     if ftype == "string":
         if not isinstance(val, str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Literal, overload
 
 from chalicelib import errors
 from chalicelib.config import settings
@@ -43,6 +43,12 @@ def present(payload: dict, prefix: str) -> bool:
                for kind in ("base64", "file", "url"))
 
 
+@overload
+def read_media(payload: dict, prefix: str = ..., *, max_bytes: int = ...,
+               required: Literal[True] = ...) -> bytes: ...
+@overload
+def read_media(payload: dict, prefix: str = ..., *, max_bytes: int = ...,
+               required: bool) -> bytes | None: ...
 def read_media(payload: dict, prefix: str = "image", *, max_bytes: int = MAX_MEDIA_BYTES,
                required: bool = True) -> bytes | None:
     """The raw bytes of ``prefix`` given as base64, file or URL (first found
@@ -68,7 +74,7 @@ def read_media(payload: dict, prefix: str = "image", *, max_bytes: int = MAX_MED
     return None
 
 
-def decode_base64(text, name: str, max_bytes: int) -> bytes:
+def decode_base64(text: object, name: str, max_bytes: int) -> bytes:
     if not isinstance(text, str):
         raise FrsError(errors.PARAM_FORMAT, f"{name} must be a string.")
     if len(text) >= max_bytes:
@@ -84,7 +90,7 @@ def decode_base64(text, name: str, max_bytes: int) -> bytes:
     return data
 
 
-def parse_object_url(url) -> tuple[str, str]:
+def parse_object_url(url: object) -> tuple[str, str]:
     if not isinstance(url, str) or not url:
         raise FrsError(errors.OBS_URL_INVALID, "The object storage URL is invalid.")
     if url.startswith("s3://"):
@@ -101,7 +107,7 @@ def parse_object_url(url) -> tuple[str, str]:
     return bucket, key
 
 
-def read_url(url, name: str, max_bytes: int) -> bytes:
+def read_url(url: object, name: str, max_bytes: int) -> bytes:
     bucket, key = parse_object_url(url)
     allowed = settings().media_buckets
     if allowed and bucket not in allowed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any, Literal, overload
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
@@ -25,8 +26,14 @@ def bad(name: str, why: str) -> FrsError:
     return FrsError(errors.PARAM_FORMAT, f"The parameter {name} is invalid: {why}.")
 
 
-def get_str(payload: dict, name: str, *, required=False, pattern=None, min_len=1,
-            max_len=None, default=None):
+@overload
+def get_str(payload: dict, name: str, *, required: Literal[True], pattern: re.Pattern | None = ...,
+            min_len: int = ..., max_len: int | None = ..., default: None = ...) -> str: ...
+@overload
+def get_str(payload: dict, name: str, *, required: bool = ..., pattern: re.Pattern | None = ...,
+            min_len: int = ..., max_len: int | None = ..., default: str | None = ...) -> str | None: ...
+def get_str(payload: dict, name: str, *, required: bool = False, pattern: re.Pattern | None = None,
+            min_len: int = 1, max_len: int | None = None, default: str | None = None) -> str | None:
     if name not in payload or payload[name] is None:
         if required:
             raise missing(name)
@@ -41,7 +48,14 @@ def get_str(payload: dict, name: str, *, required=False, pattern=None, min_len=1
     return val
 
 
-def get_int(payload: dict, name: str, *, form=False, default=None, lo=None, hi=None, required=False):
+@overload
+def get_int(payload: dict, name: str, *, form: bool = ..., default: int, lo: int | None = ...,
+            hi: int | None = ..., required: bool = ...) -> int: ...
+@overload
+def get_int(payload: dict, name: str, *, form: bool = ..., default: None = ..., lo: int | None = ...,
+            hi: int | None = ..., required: bool = ...) -> int | None: ...
+def get_int(payload: dict, name: str, *, form: bool = False, default: int | None = None,
+            lo: int | None = None, hi: int | None = None, required: bool = False) -> int | None:
     if name not in payload or payload[name] is None:
         if required:
             raise missing(name)
@@ -58,7 +72,14 @@ def get_int(payload: dict, name: str, *, form=False, default=None, lo=None, hi=N
     return val
 
 
-def get_float(payload: dict, name: str, *, form=False, default=None, lo=None, hi=None):
+@overload
+def get_float(payload: dict, name: str, *, form: bool = ..., default: float,
+              lo: float | None = ..., hi: float | None = ...) -> float: ...
+@overload
+def get_float(payload: dict, name: str, *, form: bool = ..., default: None = ...,
+              lo: float | None = ..., hi: float | None = ...) -> float | None: ...
+def get_float(payload: dict, name: str, *, form: bool = False, default: float | None = None,
+              lo: float | None = None, hi: float | None = None) -> float | None:
     if name not in payload or payload[name] is None:
         return default
     val = payload[name]
@@ -74,7 +95,11 @@ def get_float(payload: dict, name: str, *, form=False, default=None, lo=None, hi
     return float(val)
 
 
-def get_bool(payload: dict, name: str, *, form=False, default=None):
+@overload
+def get_bool(payload: dict, name: str, *, form: bool = ..., default: bool) -> bool: ...
+@overload
+def get_bool(payload: dict, name: str, *, form: bool = ..., default: None = ...) -> bool | None: ...
+def get_bool(payload: dict, name: str, *, form: bool = False, default: bool | None = None) -> bool | None:
     if name not in payload or payload[name] is None:
         return default
     val = payload[name]
@@ -85,7 +110,8 @@ def get_bool(payload: dict, name: str, *, form=False, default=None):
     return val
 
 
-def get_json(payload: dict, name: str, kind, *, form=False, default=None):
+def get_json(payload: dict, name: str, kind: type[dict] | type[list], *, form: bool = False,
+             default: Any = None) -> Any:
     """A structured parameter (object or array); in forms it is JSON text."""
     if name not in payload or payload[name] is None:
         return default

@@ -13,7 +13,7 @@ from chalicelib.store import get_store
 from chalicelib.store.base import SortKey
 
 
-def parse_sort(raw, schema: dict[str, str], return_fields) -> list[SortKey]:
+def parse_sort(raw: list | None, schema: dict[str, str], return_fields: list[str] | None) -> list[SortKey]:
     """``[{"field": "asc"|"desc"}, ...]``; a field given twice keeps its last order."""
     if raw is None:
         return []
@@ -37,7 +37,7 @@ def parse_sort(raw, schema: dict[str, str], return_fields) -> list[SortKey]:
     return [SortKey(f, d) for f, d in keys.items()]
 
 
-def parse_return_fields(raw, schema: dict[str, str]):
+def parse_return_fields(raw: list | None, schema: dict[str, str]) -> list[str] | None:
     if raw is None:
         return None
     for fname in raw:
@@ -67,6 +67,7 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
         if stored is None:
             raise FrsError(errors.FACE_ID_NOT_FOUND, "The face ID does not exist.")
         vector = stored.vector
+        assert vector is not None, "with_vector=True reads the vector"
     else:
         image, faces = faces_in(payload)
         if not faces:

@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from chalicelib.query.ast import Node
+
 
 @dataclass
 class FaceSetInfo:
@@ -99,13 +101,13 @@ class FaceSetStore(abc.ABC):
         FRS.0403 when the face id is unknown."""
 
     @abc.abstractmethod
-    def delete_faces(self, project_id: str, name: str, where) -> int:
+    def delete_faces(self, project_id: str, name: str, where: Node) -> int:
         """Delete the faces matching a bound filter AST (``chalicelib.query.ast``);
         answer how many were deleted (0 is not an error here)."""
 
     @abc.abstractmethod
     def search(self, project_id: str, name: str, vector: np.ndarray, top_n: int,
-               min_score: float | None = None, where=None,
+               min_score: float | None = None, where: Node | None = None,
                sort: Sequence[SortKey] = ()) -> list[SearchHit]:
         """The ``top_n`` faces most similar to ``vector`` among those matching
         ``where`` with score >= ``min_score``, ordered by score descending.

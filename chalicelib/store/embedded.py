@@ -14,12 +14,13 @@ import json
 import os
 import sqlite3
 import threading
-from typing import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
+from chalicelib.query.ast import Node
 from chalicelib.store.base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
 from chalicelib.store.embedded_columns import FaceColumns, View
 
@@ -114,7 +115,7 @@ class EmbeddedStore(FaceSetStore):
 
     # -- connections -------------------------------------------------------------
     @contextlib.contextmanager
-    def _conn(self):
+    def _conn(self) -> Iterator[sqlite3.Connection]:
         """A connection for this operation. Pooled rather than per thread because
         Chalice local starts a thread per request."""
         if self._closed:
@@ -176,7 +177,7 @@ class EmbeddedStore(FaceSetStore):
                  " embedding_model")
 
     @staticmethod
-    def _info(row) -> FaceSetInfo:
+    def _info(row: tuple) -> FaceSetInfo:
         return FaceSetInfo(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6],
                            row[7] or "")
 
@@ -260,7 +261,7 @@ class EmbeddedStore(FaceSetStore):
                          " version=version+1 WHERE sid=?", (len(rows), dim, sid))
 
     @staticmethod
-    def _record(row, with_vector: bool) -> FaceRecord:
+    def _record(row: tuple, with_vector: bool) -> FaceRecord:
         return FaceRecord(
             face_id=row[1], external_image_id=row[2],
             bounding_box={"top_left_x": row[3], "top_left_y": row[4],
@@ -305,7 +306,7 @@ class EmbeddedStore(FaceSetStore):
         return self._record((row[0], row[1], ext) + tuple(row[3:7]) + (json.dumps(fields), None),
                             False)
 
-    def delete_faces(self, project_id: str, name: str, where) -> int:
+    def delete_faces(self, project_id: str, name: str, where: Node) -> int:
         if where is None:
             raise ValueError("delete_faces needs a filter")  # never "delete all" by accident
         with self._conn() as conn, _write(conn):
@@ -322,7 +323,7 @@ class EmbeddedStore(FaceSetStore):
 
     # -- search ----------------------------------------------------------------------------
     def search(self, project_id: str, name: str, vector: np.ndarray, top_n: int,
-               min_score: float | None = None, where=None,
+               min_score: float | None = None, where: Node | None = None,
                sort: Sequence[SortKey] = ()) -> list[SearchHit]:
         with self._conn() as conn, _read(conn):
             _, view = self._fresh_view(conn, project_id, name)
@@ -364,7 +365,7 @@ class EmbeddedStore(FaceSetStore):
                           external_fields=json.loads(view.fields_json[r]))
 
     # -- cache -----------------------------------------------------------------------------
-    def _fresh_view(self, conn, project_id: str, name: str) -> tuple[int, View]:
+    def _fresh_view(self, conn: sqlite3.Connection, project_id: str, name: str) -> tuple[int, View]:
         """The set's columns as of the caller's transaction (loading what changed)."""
         row = conn.execute("SELECT sid, version, epoch, fields, dim FROM face_sets"
                            " WHERE project_id=? AND name=?", (project_id, name)).fetchone()
@@ -410,7 +411,7 @@ class EmbeddedStore(FaceSetStore):
             self._cache[sid] = cols
             return sid, cols.view()
 
-    def _prune(self, conn) -> None:
+    def _prune(self, conn: sqlite3.Connection) -> None:
         """Drop cached sets another process deleted (called when a set is first cached)."""
         live = {r[0] for r in conn.execute("SELECT sid FROM face_sets")}
         for sid in [s for s in self._cache if s not in live]:
@@ -421,7 +422,7 @@ class EmbeddedStore(FaceSetStore):
             self._cache.pop(sid, None)
 
 
-def _migrate(conn) -> None:
+def _migrate(conn: sqlite3.Connection) -> None:
     """Upgrade a schema-1 database in place (inside the caller's write
     transaction, so concurrent openers serialise and one of them does it)."""
     cols = {r[1] for r in conn.execute("PRAGMA table_info(face_sets)")}
@@ -430,7 +431,7 @@ def _migrate(conn) -> None:
     conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (SCHEMA_VERSION,))
 
 
-def _log_change(conn, sid: int, face_rows: list[int]) -> None:
+def _log_change(conn: sqlite3.Connection, sid: int, face_rows: list[int]) -> None:
     """Bump the set's version for an update or delete and record which rows it
     touched, so other caches catch up without reloading the set."""
     (version,) = conn.execute("UPDATE face_sets SET version=version+1 WHERE sid=?"
@@ -446,11 +447,11 @@ def _log_change(conn, sid: int, face_rows: list[int]) -> None:
         conn.execute("DELETE FROM changes WHERE sid=? AND version<=?", (sid, floor))
 
 
-def _sort_key(sort: Sequence[SortKey], rank: dict):
+def _sort_key(sort: Sequence[SortKey], rank: dict[int, int]) -> Callable[[SearchHit], list]:
     """Order by the sort keys, absent or non-numeric values last (as OpenSearch's
     default ``missing: _last``), then by score rank."""
-    def key(hit):
-        parts = []
+    def key(hit: SearchHit) -> list:
+        parts: list[tuple[int, float] | int] = []
         for k in sort:
             v = hit.face.external_fields.get(k.field)
             if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -462,7 +463,7 @@ def _sort_key(sort: Sequence[SortKey], rank: dict):
     return key
 
 
-def _sid(conn, project_id: str, name: str) -> int:
+def _sid(conn: sqlite3.Connection, project_id: str, name: str) -> int:
     row = conn.execute("SELECT sid FROM face_sets WHERE project_id=? AND name=?",
                        (project_id, name)).fetchone()
     if row is None:
@@ -471,7 +472,7 @@ def _sid(conn, project_id: str, name: str) -> int:
 
 
 @contextlib.contextmanager
-def _write(conn):
+def _write(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction that takes the database lock up front (no upgrade races)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -483,7 +484,7 @@ def _write(conn):
 
 
 @contextlib.contextmanager
-def _read(conn):
+def _read(conn: sqlite3.Connection) -> Iterator[None]:
     """A read transaction: every statement inside sees one snapshot."""
     conn.execute("BEGIN")
     try:

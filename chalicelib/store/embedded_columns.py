@@ -13,10 +13,11 @@ dead rows pile up.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 
-from chalicelib.query.ast import And, Match, Not, Or, Range
+from chalicelib.query.ast import And, Match, Node, Not, Or, Range
 from chalicelib.store.evaluate import matches
 
 _NUMPY_TYPE = {"integer": np.int64, "long": np.int64, "float": np.float64,
@@ -25,8 +26,8 @@ _NUMPY_TYPE = {"integer": np.int64, "long": np.int64, "float": np.float64,
 
 # Value classes that need no per-value check (an int beyond int64 makes numpy
 # raise OverflowError, and that batch takes the per-value path).
-_EXACT = {"integer": {int}, "long": {int}, "float": {int, float}, "double": {int, float},
-          "boolean": {bool}}
+_EXACT: dict[str, set[type]] = {"integer": {int}, "long": {int}, "float": {int, float},
+                                "double": {int, float}, "boolean": {bool}}
 
 
 def _grow(arr: np.ndarray, need: int) -> np.ndarray:
@@ -39,7 +40,12 @@ def _grow(arr: np.ndarray, need: int) -> np.ndarray:
     return new
 
 
-def _fits(kind: str, value) -> bool:
+# A column frozen at a row count: ("string", codes, index, vocabulary size,
+# vocabulary) or (kind, values, presence mask); see ``frozen``.
+Frozen = tuple
+
+
+def _fits(kind: str, value: object) -> bool:
     if kind == "string":
         return isinstance(value, str)
     if kind == "boolean":
@@ -54,7 +60,7 @@ def _fits(kind: str, value) -> bool:
 class _StringColumn:
     """Dictionary-encoded strings: a code per row, -1 when absent."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.codes = np.empty(0, dtype=np.int32)
         self.vocab: list[str] = []
         self.index: dict[str, int] = {}
@@ -71,7 +77,7 @@ class _StringColumn:
                     vocab.append(v)
         self.codes[start:start + len(values)] = codes
 
-    def frozen(self, n: int):
+    def frozen(self, n: int) -> Frozen:
         # No copies: the vocabulary only grows, so codes < len(vocab) stay valid.
         return ("string", self.codes[:n], self.index, len(self.vocab), self.vocab)
 
@@ -81,7 +87,7 @@ class _ValueColumn:
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.values = np.empty(0, dtype=_NUMPY_TYPE[kind])
+        self.values: np.ndarray = np.empty(0, dtype=_NUMPY_TYPE[kind])
         self.present = np.empty(0, dtype=np.bool_)
 
     def append(self, start: int, values: list) -> None:
@@ -100,7 +106,7 @@ class _ValueColumn:
         self.present[start:end] = ok
         self.values[start:end] = [v if good else 0 for v, good in zip(values, ok, strict=True)]
 
-    def frozen(self, n: int):
+    def frozen(self, n: int) -> Frozen:
         return (self.kind, self.values[:n], self.present[:n])
 
 
@@ -120,7 +126,8 @@ class FaceColumns:
         self.matrix = np.empty((0, dim or 0), dtype=np.float32)
         self.boxes = np.empty((0, 4), dtype=np.int32)
         self.fields_json: list[str] = []  # as stored; parsed only for returned hits
-        self.columns: dict = {"face_id": _StringColumn(), "external_image_id": _StringColumn()}
+        self.columns: dict[str, _StringColumn | _ValueColumn] = {
+            "face_id": _StringColumn(), "external_image_id": _StringColumn()}
         for name, kind in self.schema.items():
             self.columns[name] = _StringColumn() if kind == "string" else _ValueColumn(kind)
 
@@ -131,8 +138,8 @@ class FaceColumns:
                                 [r[3:7] for r in rows], [r[7] for r in rows],
                                 b"".join(r[8] for r in rows))
 
-    def append_columns(self, ids, face_ids: list, ext_ids: list, boxes, fields_json: list,
-                       blob: bytes) -> None:
+    def append_columns(self, ids: list[int], face_ids: list, ext_ids: list, boxes: list | np.ndarray,
+                       fields_json: list, blob: bytes) -> None:
         """Append ``k`` faces given column-wise: ids, strings, (k, 4) boxes,
         JSON texts and the concatenated float32 vectors."""
         start, k = self.n, len(ids)
@@ -163,7 +170,7 @@ class FaceColumns:
         self.max_id = max(self.max_id, max(ids))
         self.n = start + k  # publish last: a View taken meanwhile ignores the new rows
 
-    def kill(self, ids) -> None:
+    def kill(self, ids: list[int]) -> None:
         """Mark the rows with these ids (deleted or about to be re-appended) dead."""
         for i in ids:
             p = self.position.pop(i, None)
@@ -183,7 +190,8 @@ class FaceColumns:
 class View:
     """An immutable snapshot of a ``FaceColumns`` at ``n`` rows."""
 
-    def __init__(self, n, alive, ids, matrix, boxes, fields_json, columns):
+    def __init__(self, n: int, alive: np.ndarray | None, ids: np.ndarray, matrix: np.ndarray,
+                 boxes: np.ndarray, fields_json: list[str], columns: dict[str, Frozen]) -> None:
         self.n = n
         self.alive = alive  # None when every row is alive
         self.ids = ids
@@ -193,7 +201,7 @@ class View:
         self.columns = columns
 
     # -- filtering -------------------------------------------------------------
-    def live_rows(self, where=None) -> np.ndarray | None:
+    def live_rows(self, where: Node | None = None) -> np.ndarray | None:
         """Indices of the live rows matching ``where``; None means all rows."""
         if where is None:
             return None if self.alive is None else np.flatnonzero(self.alive)
@@ -202,7 +210,7 @@ class View:
             m &= self.alive
         return np.flatnonzero(m)
 
-    def mask(self, node) -> np.ndarray:
+    def mask(self, node: Node) -> np.ndarray:
         """Rows matching a filter AST (same semantics as ``evaluate.matches``),
         dead rows included: see ``live_rows``."""
         if isinstance(node, And):
@@ -226,7 +234,7 @@ class View:
             return self._value_mask(col, node)
         raise TypeError(f"not a filter node: {node!r}")
 
-    def _string_mask(self, col, node) -> np.ndarray:
+    def _string_mask(self, col: Frozen, node: Match | Range) -> np.ndarray:
         _, codes, index, nvocab, vocab = col
         if isinstance(node, Match):
             code = index.get(node.value) if isinstance(node.value, str) else None
@@ -239,7 +247,7 @@ class View:
         table[:nvocab] = [matches(node, {node.field: v}) for v in vocab[:nvocab]]
         return table[codes]
 
-    def _value_mask(self, col, node) -> np.ndarray:
+    def _value_mask(self, col: Frozen, node: Match | Range) -> np.ndarray:
         kind, values, present = col
         is_bool = kind == "boolean"
         bounds = [node.value] if isinstance(node, Match) else [node.low, node.high]
@@ -262,7 +270,7 @@ class View:
         _, codes, _, _, vocab = self.columns[name]
         return vocab[codes[i]]
 
-    def value_at(self, name: str, i: int):
+    def value_at(self, name: str, i: int) -> Any:  # numpy's .item(): int, float or bool
         """A numeric field of row ``i`` as Python, or None when absent (sort keys)."""
         col = self.columns.get(name)
         if col is None or col[0] == "string" or not col[2][i]:

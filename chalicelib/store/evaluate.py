@@ -13,10 +13,15 @@ by all backends:
 """
 from __future__ import annotations
 
-from chalicelib.query.ast import And, Match, Not, Or, Range
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.query.ast import And, Match, Node, Not, Or, Range
+
+if TYPE_CHECKING:
+    from chalicelib.store.base import FaceRecord
 
 
-def face_values(face) -> dict:
+def face_values(face: FaceRecord) -> dict:
     """The field values a filter sees for a ``FaceRecord`` (built-ins included)."""
     values = dict(face.external_fields or {})
     values["face_id"] = face.face_id
@@ -24,7 +29,7 @@ def face_values(face) -> dict:
     return values
 
 
-def _same_kind(a, b) -> bool:
+def _same_kind(a: object, b: object) -> bool:
     # bool is an int in Python; a boolean field must not equal 1, nor a number True.
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool)
@@ -33,7 +38,7 @@ def _same_kind(a, b) -> bool:
     return isinstance(a, (int, float)) and isinstance(b, (int, float))
 
 
-def _in_range(v: object, node: Range) -> bool:
+def _in_range(v: Any, node: Range) -> bool:  # v: a stored JSON value, kind checked here
     """Is the value ``v`` of the range's field within its bounds (same kind as each)?"""
     for bound in (node.low, node.high):
         if bound is not None and not _same_kind(v, bound):
@@ -45,7 +50,7 @@ def _in_range(v: object, node: Range) -> bool:
     return True
 
 
-def matches(node, values: dict) -> bool:
+def matches(node: Node | None, values: dict) -> bool:
     """Does a face with field ``values`` satisfy ``node``? ``None`` matches all."""
     if node is None:
         return True

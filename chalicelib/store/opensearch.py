@@ -22,13 +22,15 @@ from __future__ import annotations
 import copy
 import random
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
+from chalicelib.query.ast import Node
 from chalicelib.store.base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
 from chalicelib.store.opensearch_client import OpenSearchSettings, make_client
 from chalicelib.store.opensearch_mapping import (
@@ -54,7 +56,7 @@ class _Gone(Exception):  # the counter document vanished: its face set was delet
 
 
 class OpenSearchStore(FaceSetStore):
-    def __init__(self, client, settings: OpenSearchSettings | None = None):
+    def __init__(self, client: Any, settings: OpenSearchSettings | None = None) -> None:
         self.client = client
         self.s = settings or OpenSearchSettings()
         self.registry = registry_index(self.s)
@@ -62,7 +64,7 @@ class OpenSearchStore(FaceSetStore):
         self._dims: dict[str, int] = {}  # face index -> mapped vector dimension
 
     @classmethod
-    def from_env(cls, env=None) -> "OpenSearchStore":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "OpenSearchStore":
         return cls(make_client(env), OpenSearchSettings.from_env(env))
 
     def close(self) -> None:
@@ -87,7 +89,7 @@ class OpenSearchStore(FaceSetStore):
             time.sleep(0.1)
         raise FrsError(errors.INTERNAL, f"registry index {self.registry} did not become active")
 
-    def _get(self, doc_id: str):
+    def _get(self, doc_id: str) -> dict | None:
         try:
             return self.client.get(index=self.registry, id=doc_id)
         except NotFoundError:
@@ -161,7 +163,7 @@ class OpenSearchStore(FaceSetStore):
                      "external_fields": dict(info.external_fields), "index": index,
                      "embedding_model": str(info.embedding_model or "")}
 
-            def add(doc):
+            def add(doc: dict | None) -> dict:
                 doc = doc or {"kind": "project", "project_id": pid, "face_sets": {}, "next_order": 0}
                 self._check_can_create({"_source": doc}, name, max_face_sets)
                 entry["order"] = doc["next_order"]
@@ -178,7 +180,7 @@ class OpenSearchStore(FaceSetStore):
         return self._info(pid, name, entry, 0)
 
     @staticmethod
-    def _check_can_create(cur, name: str, max_face_sets: int) -> None:
+    def _check_can_create(cur: dict | None, name: str, max_face_sets: int) -> None:
         sets = cur["_source"]["face_sets"] if cur else {}
         if name in sets:
             raise FrsError(errors.FACE_SET_EXISTS, f"face set {name} already exists")
@@ -207,9 +209,9 @@ class OpenSearchStore(FaceSetStore):
 
     def delete_face_set(self, project_id: str, name: str) -> None:
         self._ensure_registry()
-        removed = {}
+        removed: dict[str, dict] = {}
 
-        def remove(doc):
+        def remove(doc: dict | None) -> dict:
             if not doc or name not in doc["face_sets"]:
                 raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found")
             removed["entry"] = doc["face_sets"].pop(name)
@@ -220,9 +222,9 @@ class OpenSearchStore(FaceSetStore):
 
     def delete_project(self, project_id: str) -> int:
         self._ensure_registry()
-        gone = {}
+        gone: dict[str, list[dict]] = {}
 
-        def drop(doc):
+        def drop(doc: dict | None) -> None:
             gone["sets"] = list((doc or {}).get("face_sets", {}).values())
             return None
 
@@ -234,9 +236,9 @@ class OpenSearchStore(FaceSetStore):
     # -- capacity counter --------------------------------------------------------
     def _reserve(self, index: str, n: int, capacity: int, name: str) -> int:
         """Reserve ``n`` slots; answer the first insertion sequence number."""
-        first = {}
+        first: dict[str, int] = {}
 
-        def take(doc):
+        def take(doc: dict | None) -> dict:
             if doc is None:
                 raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found")
             if doc["reserved"] + n > capacity:
@@ -253,7 +255,7 @@ class OpenSearchStore(FaceSetStore):
         if n <= 0:
             return
 
-        def give(doc):
+        def give(doc: dict | None) -> dict:
             if doc is None:  # set deleted meanwhile: nothing to release
                 raise _Gone
             doc["reserved"] = max(0, doc["reserved"] - n)
@@ -299,7 +301,7 @@ class OpenSearchStore(FaceSetStore):
         try:
             for start in range(0, len(faces), BULK_CHUNK):
                 chunk = faces[start:start + BULK_CHUNK]
-                body = []
+                body: list[dict] = []
                 for i, f in enumerate(chunk, start):
                     body.append({"create": {"_index": index, "_id": f.face_id}})
                     body.append({"face_id": f.face_id, "external_image_id": f.external_image_id,
@@ -417,7 +419,7 @@ class OpenSearchStore(FaceSetStore):
             raise FrsError(errors.FIELD_TYPE_MISMATCH, f"field value rejected: {e.info}") from None
         return self._record(r["get"]["_source"])
 
-    def delete_faces(self, project_id: str, name: str, where) -> int:
+    def delete_faces(self, project_id: str, name: str, where: Node) -> int:
         index = self._entry(project_id, name)["index"]
         query = {"bool": {"filter": [to_dsl(where)]}} if where is not None else {"match_all": {}}
         ids: list[str] = []
@@ -437,7 +439,7 @@ class OpenSearchStore(FaceSetStore):
         return deleted
 
     def search(self, project_id: str, name: str, vector: np.ndarray, top_n: int,
-               min_score: float | None = None, where=None,
+               min_score: float | None = None, where: Node | None = None,
                sort: Sequence[SortKey] = ()) -> list[SearchHit]:
         index = self._entry(project_id, name)["index"]
         if top_n <= 0:

@@ -11,11 +11,16 @@ Two ways to reach a cluster:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 ENGINES = ("lucene", "faiss", "nmslib")
 SPACES = ("innerproduct", "cosinesimil")
+
+
+_D = TypeVar("_D")
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,10 @@ class OpenSearchSettings:
     refresh: str = "true"
 
     @classmethod
-    def from_env(cls, env=None) -> "OpenSearchSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "OpenSearchSettings":
         env = os.environ if env is None else env
 
-        def num(key, default):
+        def num(key: str, default: _D) -> int | _D:
             raw = env.get(key)
             return default if raw in (None, "") else int(raw)
 
@@ -64,7 +69,7 @@ class OpenSearchSettings:
         return s
 
 
-def make_client(env=None):
+def make_client(env: Mapping[str, str] | None = None) -> Any:
     """An ``opensearchpy.OpenSearch`` for the configured cluster."""
     from opensearchpy import OpenSearch
 
@@ -80,7 +85,7 @@ def make_client(env=None):
     return make_sigv4_client(endpoint, region, env.get("FRS_OPENSEARCH_SERVICE", "es"), timeout)
 
 
-def make_sigv4_client(endpoint: str, region: str, service: str = "es", timeout: float = 30.0):
+def make_sigv4_client(endpoint: str, region: str, service: str = "es", timeout: float = 30.0) -> Any:
     import boto3
     from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
 

@@ -6,7 +6,7 @@ field can never collide with a built-in one (``face_id``, ``seq``, ...).
 """
 from __future__ import annotations
 
-from chalicelib.query.ast import BUILTIN_FIELDS, And, Match, Not, Or, Range
+from chalicelib.query.ast import BUILTIN_FIELDS, And, Match, Node, Not, Or, Range
 
 EXT = "ext"
 
@@ -16,7 +16,7 @@ def field_path(name: str) -> str:
     return name if name in BUILTIN_FIELDS else f"{EXT}.{name}"
 
 
-def to_dsl(node) -> dict:
+def to_dsl(node: Node) -> dict:
     """A filter-context query equivalent to ``node`` (no scoring)."""
     if isinstance(node, Match):
         return {"term": {field_path(node.field): node.value}}

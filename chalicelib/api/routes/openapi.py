@@ -43,7 +43,7 @@ def _served_body() -> str:
 
 
 @openapi.route("/openapi.json", methods=["GET"])
-def get_openapi():
+def get_openapi() -> Response:
     return Response(body=_served_body(), status_code=200,
                     headers={"Content-Type": "application/json",
                              "Cache-Control": "public, max-age=300"})
