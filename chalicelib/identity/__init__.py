@@ -69,7 +69,8 @@ def authorize(request: Any, project_id: str) -> dict[str, str]:
         # The reason is safe to log: it never contains a credential.
         log.info("auth refused: %s %s", e.code, e.msg)
         raise
-    if not hmac.compare_digest(owner.encode(), str(project_id).encode()):
+    if not hmac.compare_digest(owner.encode("utf-8", "surrogatepass"),
+                               str(project_id).encode("utf-8", "surrogatepass")):
         raise FrsError(PROJECT_MISMATCH, "The project ID does not match the token.")
     return ratelimit.check(project_id)
 

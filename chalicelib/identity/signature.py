@@ -36,6 +36,7 @@ CONTENT_HASH_HEADER = "x-sdk-content-sha256"
 # captured request could be replayed forever, without host on another host.
 REQUIRED_SIGNED = ("host", "x-sdk-date")
 
+_AK_RE = re.compile(r"[A-Za-z0-9]{1,128}")
 _AUTH_RE = re.compile(
     r"^\s*SDK-HMAC-SHA256\s+Access=([^,\s]+)\s*,\s*SignedHeaders=([^,\s]+)\s*,"
     r"\s*Signature=([0-9a-fA-F]{64})\s*$")
@@ -59,7 +60,7 @@ def parse_authorization(value: str) -> tuple[str, list[str], str]:
 
 
 def canonical_uri(path: str) -> str:
-    uri = "/".join(quote(seg, safe="~") for seg in unquote(path).split("/"))
+    uri = "/".join(quote(seg, safe="~", errors="surrogatepass") for seg in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
@@ -74,7 +75,8 @@ def canonical_query(query_params: Mapping[str, str] | None) -> str:
         for v in values:
             pairs.append((key, v))
     pairs.sort()
-    return "&".join(f"{quote(k, safe='~')}={quote(str(v), safe='~')}" for k, v in pairs)
+    return "&".join(f"{quote(k, safe='~', errors='surrogatepass')}="
+                    f"{quote(str(v), safe='~', errors='surrogatepass')}" for k, v in pairs)
 
 
 def request_paths(request: Any) -> list[str]:
@@ -101,10 +103,13 @@ def request_paths(request: Any) -> list[str]:
     return paths
 
 
-def body_hash(request: Any, signed_headers: list[str]) -> str:
+def _raw_body(request: Any) -> bytes:
     body = request.raw_body or b""
-    if isinstance(body, str):
-        body = body.encode("utf-8")
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+
+
+def body_hash(request: Any, signed_headers: list[str]) -> str:
+    body = _raw_body(request)
     if not body:
         return EMPTY_HASH
     actual = hashlib.sha256(body).hexdigest()
@@ -114,7 +119,8 @@ def body_hash(request: Any, signed_headers: list[str]) -> str:
         declared = (request.headers.get(CONTENT_HASH_HEADER) or "").strip()
         if declared == UNSIGNED_PAYLOAD:
             return declared
-        if not hmac.compare_digest(declared.lower(), actual):
+        # A SHA-256 hex digest is ASCII; compare_digest refuses other text.
+        if not declared.isascii() or not hmac.compare_digest(declared.lower(), actual):
             raise refuse("body does not match X-Sdk-Content-Sha256")
         return declared
     return actual
@@ -133,12 +139,15 @@ def canonical_request(request: Any, path: str, signed_headers: list[str], payloa
 
 
 def string_to_sign(canonical: str, when: datetime) -> str:
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a header or query value that is not valid Unicode must
+    # still hash (to a signature nobody made), never raise.
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{ALGORITHM}\n{when.strftime(DATE_FORMAT)}\n{digest}"
 
 
 def sign(sk: str, text: str) -> str:
-    return hmac.new(sk.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(sk.encode("utf-8"), text.encode("utf-8", "surrogatepass"),
+                    hashlib.sha256).hexdigest()
 
 
 def verify(request: Any, lookup_secret: Callable[[str], tuple[str, str] | None],
@@ -150,6 +159,11 @@ def verify(request: Any, lookup_secret: Callable[[str], tuple[str, str] | None],
     wrong SK are indistinguishable to the caller.
     """
     ak, signed_headers, signature = parse_authorization(request.headers.get("authorization"))
+    # Who the caller is comes first: nothing else in the request is hashed or
+    # compared for a key that does not exist (an AK is ASCII letters/digits).
+    found = lookup_secret(ak) if _AK_RE.fullmatch(ak) else None
+    # Checks of the request alone: their answers are the same for a known and
+    # an unknown AK, so they reveal nothing about which AKs exist.
     for name in REQUIRED_SIGNED:
         if name not in signed_headers:
             raise refuse(f"{name} must be signed")
@@ -161,13 +175,13 @@ def verify(request: Any, lookup_secret: Callable[[str], tuple[str, str] | None],
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     if abs(now - when) > MAX_CLOCK_SKEW:
         raise refuse("X-Sdk-Date is more than 15 minutes from server time")
-
-    found = lookup_secret(ak)
-    payload = body_hash(request, signed_headers)
     if found is None:
-        # Same work and same answer as a wrong SK: AKs cannot be probed.
-        sign("x" * 40, string_to_sign(canonical_request(request, "/", signed_headers, payload), when))
+        # About the same work and the same answer as a wrong SK (the body is
+        # hashed, one canonical request signed): AKs cannot be probed.
+        hashlib.sha256(_raw_body(request)).hexdigest()
+        sign("x" * 40, string_to_sign(canonical_request(request, "/", signed_headers, EMPTY_HASH), when))
         raise refuse("verify aksk signature fail")
+    payload = body_hash(request, signed_headers)
     project_id, sk = found
     ok = False
     for path in request_paths(request):

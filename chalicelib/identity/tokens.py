@@ -54,7 +54,12 @@ def invalid(reason: str) -> FrsError:
 
 def verify(store: CredentialStore, token: str, now: float | None = None) -> dict:
     """Claims of a genuine, unexpired token; 403 FRS.0002 otherwise."""
-    parts = (token or "").strip().split(".")
+    token = (token or "").strip()
+    # Genuine tokens are ASCII (base64url and dots); anything else is refused
+    # before it is hashed or compared (both need ASCII text).
+    if not token.isascii():
+        raise invalid("malformed")
+    parts = token.split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
         raise invalid("malformed")
     key = store.signing_key()
@@ -66,6 +71,8 @@ def verify(store: CredentialStore, token: str, now: float | None = None) -> dict
         claims = json.loads(_b64d(parts[1]))
     except ValueError:
         raise invalid("malformed") from None
+    if not isinstance(claims, dict):
+        raise invalid("malformed")
     if claims.get("kid") != key["kid"]:
         raise invalid("signing key rotated")
     if (now if now is not None else time.time()) >= claims.get("exp", 0):
