@@ -68,6 +68,9 @@ FACE_ID_NOT_FOUND = "FRS.0403"
 ADD_NO_FACE = "FRS.0404"
 FIELD_UNDEFINED = "FRS.0405"
 FIELD_TYPE_MISMATCH = "FRS.0406"
+# A string that is not valid Unicode (a lone surrogate) anywhere in a request:
+# refused as a field-type mismatch (400), as FRS refuses a value of the wrong type.
+TEXT_INVALID = FIELD_TYPE_MISMATCH
 BATCH_DELETE_NO_MATCH = "FRS.0407"
 COMPARE_NO_FACE = "FRS.0501"
 VIDEO_PARSE = "FRS.0701"

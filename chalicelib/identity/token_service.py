@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from chalicelib.errors import AUTH_FAILED, PARAM_FORMAT
 from chalicelib.identity import ensure_bootstrapped, tokens
 from chalicelib.identity.credentials import domain_id, get_store
+from chalicelib.text import find_invalid
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,11 @@ log = logging.getLogger(__name__)
 class TokenRefused(Exception):
     """A refused request: HTTP status, message, FRS/IAM error code."""
 
-    def __init__(self, status: int, message: str, code: str):
+    def __init__(self, status: int, message: str, code: str,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
+        self.headers = headers or {}
 
 
 @dataclass
@@ -40,7 +43,15 @@ def _iso(epoch: int) -> str:
 def parse_body(raw: bytes | str | None) -> tuple[str, str, str, dict]:
     """(user name, password, domain name, project scope) or ValueError."""
     try:
-        auth = json.loads(raw or b"")["auth"]
+        body = json.loads(raw or b"")
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply") from None
+    # Lone surrogates ("\ud800") cannot be hashed, stored or looked up.
+    bad = find_invalid(body)
+    if bad is not None:
+        raise ValueError(f"{bad} is not valid Unicode text")
+    try:
+        auth = body["auth"]
         identity = auth["identity"]
         if "password" not in identity["methods"]:
             raise ValueError("only the password method is supported")
@@ -57,7 +68,7 @@ def parse_body(raw: bytes | str | None) -> tuple[str, str, str, dict]:
     return name, password, domain, project
 
 
-def create_token(raw_body: bytes | str | None) -> IssuedToken:
+def create_token(raw_body: bytes | str | None, source: str = "") -> IssuedToken:
     """Check the password and the project scope; the signed token, or TokenRefused."""
     ensure_bootstrapped()
     try:
