@@ -1,1 +1,2 @@
-"""Benchmarks: run from the repository root as ``python -m bench.<name>`` (make bench-*); each prints a one-line JSON summary last."""
+"""Benchmarks: run from the repository root as ``python -m bench.<name>`` (make bench-*);
+each prints a one-line JSON summary last."""

@@ -84,7 +84,7 @@ def main() -> None:
         latencies.append(time.perf_counter() - t0)
         found, unmatched = match([f.box for f in faces], truth[name])
         fps += unmatched
-        for pts, ok in zip(truth[name], found):
+        for pts, ok in zip(truth[name], found, strict=True):
             bucket = "small" if np.linalg.norm(pts[0] - pts[1]) < SMALL_EYE_DIST else "large"
             stats[bucket][0] += ok
             stats[bucket][1] += 1
@@ -93,7 +93,8 @@ def main() -> None:
     recall = {k: (v[0] / v[1] if v[1] else None) for k, v in stats.items()}
     total_found = stats["small"][0] + stats["large"][0]
     total = stats["small"][1] + stats["large"][1]
-    print(f"Caltech: recall eye>=20px {recall['large'] * 100:.2f}% ({stats['large'][0]}/{stats['large'][1]}), "
+    print(f"Caltech: recall eye>=20px {recall['large'] * 100:.2f}% "
+          f"({stats['large'][0]}/{stats['large'][1]}), "
           f"eye<20px {recall['small'] * 100 if recall['small'] is not None else float('nan'):.2f}% "
           f"({stats['small'][0]}/{stats['small'][1]}), FP/image {fps / len(files):.3f}, "
           f"detect p50 {percentile_ms(latencies, 50)} ms")

@@ -127,8 +127,9 @@ def main() -> int:
     for p in paths:
         r, a = ref[p], alt[p]
         count_changed.append(len(r) != len(a))
-        pi = [iou(x[0], y[0]) for x, y in zip(r, a)]
-        pc = [float(x[1] @ y[1] / (np.linalg.norm(x[1]) * np.linalg.norm(y[1]))) for x, y in zip(r, a)]
+        pi = [iou(x[0], y[0]) for x, y in zip(r, a, strict=False)]
+        pc = [float(x[1] @ y[1] / (np.linalg.norm(x[1]) * np.linalg.norm(y[1])))
+              for x, y in zip(r, a, strict=False)]
         ious += pi
         cosines += pc
         print(f"{p.parent.name + '/' + p.name:48s} faces {len(r)} vs {len(a)}  min IoU "

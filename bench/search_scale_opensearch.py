@@ -122,7 +122,8 @@ def main(argv=None) -> dict:
                 want = {f"F{i:07d}" for i in truth[filtered][qi]}
                 rec.append(len(want & {h.face.face_id for h in hits}) / len(want))
             lat.sort()
-            return {"p50_ms": round(statistics.median(lat), 2), "p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 2),
+            return {"p50_ms": round(statistics.median(lat), 2),
+                    "p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 2),
                     f"recall@{args.top_n}": round(float(np.mean(rec)), 4), "load": loadavg()}
 
         def phase(label: str) -> dict:

@@ -103,83 +103,12 @@ def run(force: bool = False, check: bool = False, int8: bool = False,
         log(f"ERROR: unknown opt-in model(s) {sorted(unknown)}; choose from {OPT_IN_CONVERTERS}")
         return 2
     for name in CONVERTERS + [n for n in OPT_IN_CONVERTERS if n in opt_in]:
-        path = converter_path(name)
-        if not path.exists():
-            log(f"WARNING: models/convert_{name}.py does not exist yet; skipping it")
-            continue
-        conv_sha = sha256_file(path)
-        # Roles are needed before import so --check works without build deps.
-        try:
-            mod = importlib.import_module(f"models.convert_{name}")
-        except Exception as exc:  # a missing build dependency, most likely
-            failures.append(name)
-            log(f"ERROR: cannot import models.convert_{name}: {exc!r} "
-                "(are requirements-build.txt installed? `make venv`)")
-            continue
-        roles = list(getattr(mod, "ROLES", []))
-        problems = {r: entry_problem(out, models.get(r), conv_sha) for r in roles}
-        if not force and not any(problems.values()):
-            log(f"{name}: up to date ({', '.join(roles)})")
-            continue
-        if check:
-            for r, p in problems.items():
-                if p:
-                    log(f"CHECK FAILED {name}/{r}: {p}")
-            failures.append(name)
-            continue
-        why = "forced" if force else "; ".join(f"{r}: {p}" for r, p in problems.items() if p)
-        log(f"{name}: building ({why}) ...")
-        t0 = time.time()
-        try:
-            entries = mod.build(CACHE, out)
-        except Exception as exc:
-            failures.append(name)
-            log(f"ERROR: converter {name} failed: {exc}")
-            if os.environ.get("FRS_BUILD_DEBUG"):
-                traceback.print_exc()
-            continue
-        missing = set(roles) - set(entries)
-        if missing:
-            failures.append(name)
-            log(f"ERROR: converter {name} did not produce roles {sorted(missing)}")
-            continue
-        for role, entry in entries.items():
-            entry["sha256"] = sha256_file(out / entry["file"])
-            entry["build"] = {"converter": f"models/convert_{name}.py",
-                              "converter_sha256": conv_sha}
-            models[role] = entry
-            log(f"{name}: wrote {entry['file']} ({(out / entry['file']).stat().st_size:,} B, "
-                f"sha256 {entry['sha256'][:12]}...)")
-        log(f"{name}: done in {time.time() - t0:.1f}s")
-        # Persist progress so a later failure does not lose finished work.
-        changed |= write_manifest(out, manifest)
+        changed |= _run_converter(name, out, manifest, failures, force=force, check=check)
 
     if int8 and not check:
-        from models import quantize
-        try:
-            entry = quantize.build_int8(out, models, cache=CACHE, force=force)
-            if entry:
-                entry["sha256"] = sha256_file(out / entry["file"])
-                models["embedder_int8"] = entry
-        except Exception as exc:
-            failures.append("int8")
-            log(f"ERROR: int8 quantisation failed: {exc}")
-
-    # Entries left over from a previous build (e.g. the optional int8) are
-    # kept only while their file still verifies.
-    for role in list(models):
-        if role == "embedder_int8" and entry_problem(out, models[role], None):
-            log(f"dropping stale {role} entry")
-            del models[role]
-
-    if CALIBRATION.exists():
-        try:
-            manifest["calibration"] = json.loads(CALIBRATION.read_text())
-        except ValueError as exc:
-            failures.append("calibration")
-            log(f"ERROR: {CALIBRATION} is not valid JSON: {exc}")
-    else:
-        manifest.pop("calibration", None)
+        _build_int8(out, models, failures, force=force)
+    _drop_stale_entries(out, models)
+    _merge_calibration(manifest, failures)
 
     if not check:
         if write_manifest(out, manifest) or changed:
@@ -190,6 +119,129 @@ def run(force: bool = False, check: bool = False, int8: bool = False,
         log(f"FAILED: {', '.join(failures)}")
         return 1
     return 0
+
+
+# run()'s steps, split out to keep each one readable. Each helper logs as it
+# goes and appends to ``failures`` (the order of which is the order of the
+# final "FAILED:" line) instead of raising, so one bad converter never stops
+# the others.
+
+def _run_converter(name: str, out: Path, manifest: dict, failures: list[str], *,
+                   force: bool, check: bool) -> bool:
+    """Check one converter's roles and rebuild them when needed (or, with
+    ``check``, only report what would be rebuilt). Answer whether the
+    manifest file was rewritten."""
+    path = converter_path(name)
+    if not path.exists():
+        log(f"WARNING: models/convert_{name}.py does not exist yet; skipping it")
+        return False
+    conv_sha = sha256_file(path)
+    mod = _import_converter(name, failures)
+    if mod is None:
+        return False
+    models = manifest["models"]
+    roles = list(getattr(mod, "ROLES", []))
+    problems = {r: entry_problem(out, models.get(r), conv_sha) for r in roles}
+    if not force and not any(problems.values()):
+        log(f"{name}: up to date ({', '.join(roles)})")
+        return False
+    if check:
+        for r, p in problems.items():
+            if p:
+                log(f"CHECK FAILED {name}/{r}: {p}")
+        failures.append(name)
+        return False
+    why = "forced" if force else "; ".join(f"{r}: {p}" for r, p in problems.items() if p)
+    log(f"{name}: building ({why}) ...")
+    t0 = time.time()
+    entries = _call_converter(name, mod, roles, out, failures)
+    if entries is None:
+        return False
+    _record_entries(name, entries, models, out, conv_sha)
+    log(f"{name}: done in {time.time() - t0:.1f}s")
+    # Persist progress so a later failure does not lose finished work.
+    return write_manifest(out, manifest)
+
+
+def _import_converter(name: str, failures: list[str]):
+    """The converter module, or None (logged, added to ``failures``) when it
+    cannot be imported."""
+    # Roles are needed before import so --check works without build deps.
+    try:
+        return importlib.import_module(f"models.convert_{name}")
+    except Exception as exc:  # a missing build dependency, most likely
+        failures.append(name)
+        log(f"ERROR: cannot import models.convert_{name}: {exc!r} "
+            "(are requirements-build.txt installed? `make venv`)")
+        return None
+
+
+def _call_converter(name: str, mod, roles: list[str], out: Path,
+                    failures: list[str]) -> dict[str, dict] | None:
+    """Run ``mod.build``; answer its entries, or None (logged, added to
+    ``failures``) when it raised or left one of its roles out."""
+    try:
+        entries = mod.build(CACHE, out)
+    except Exception as exc:
+        failures.append(name)
+        log(f"ERROR: converter {name} failed: {exc}")
+        if os.environ.get("FRS_BUILD_DEBUG"):
+            traceback.print_exc()
+        return None
+    missing = set(roles) - set(entries)
+    if missing:
+        failures.append(name)
+        log(f"ERROR: converter {name} did not produce roles {sorted(missing)}")
+        return None
+    return entries
+
+
+def _record_entries(name: str, entries: dict[str, dict], models: dict, out: Path,
+                    conv_sha: str) -> None:
+    """Stamp each new entry with its file's sha256 and the converter that made
+    it (what entry_problem checks next time), and put it in the manifest."""
+    for role, entry in entries.items():
+        entry["sha256"] = sha256_file(out / entry["file"])
+        entry["build"] = {"converter": f"models/convert_{name}.py",
+                          "converter_sha256": conv_sha}
+        models[role] = entry
+        log(f"{name}: wrote {entry['file']} ({(out / entry['file']).stat().st_size:,} B, "
+            f"sha256 {entry['sha256'][:12]}...)")
+
+
+def _build_int8(out: Path, models: dict, failures: list[str], *, force: bool) -> None:
+    """The optional int8 embedder (--int8), made by models/quantize.py."""
+    from models import quantize
+    try:
+        entry = quantize.build_int8(out, models, cache=CACHE, force=force)
+        if entry:
+            entry["sha256"] = sha256_file(out / entry["file"])
+            models["embedder_int8"] = entry
+    except Exception as exc:
+        failures.append("int8")
+        log(f"ERROR: int8 quantisation failed: {exc}")
+
+
+def _drop_stale_entries(out: Path, models: dict) -> None:
+    """Entries left over from a previous build (e.g. the optional int8) are
+    kept only while their file still verifies."""
+    for role in list(models):
+        if role == "embedder_int8" and entry_problem(out, models[role], None):
+            log(f"dropping stale {role} entry")
+            del models[role]
+
+
+def _merge_calibration(manifest: dict, failures: list[str]) -> None:
+    """Copy models/calibration.json (owned by the engine) into the manifest's
+    ``calibration`` key, or drop the key when the file is gone."""
+    if CALIBRATION.exists():
+        try:
+            manifest["calibration"] = json.loads(CALIBRATION.read_text())
+        except ValueError as exc:
+            failures.append("calibration")
+            log(f"ERROR: {CALIBRATION} is not valid JSON: {exc}")
+    else:
+        manifest.pop("calibration", None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,10 +81,10 @@ def _self_check(original: bytes, converted: onnx.ModelProto) -> float:
     b = ort.InferenceSession(converted.SerializeToString(), so, providers=["CPUExecutionProvider"])
     ra = a.run(list(OUTPUT_RENAME), {"input.1": x})
     rb = b.run(list(OUTPUT_RENAME.values()), {"input": x})
-    for u, v in zip(ra, rb):
+    for u, v in zip(ra, rb, strict=True):
         if u.shape != v.shape:
             raise RuntimeError(f"centerface: output shape changed {u.shape} -> {v.shape}")
-    return float(max(np.abs(u - v).max() for u, v in zip(ra, rb)))
+    return float(max(np.abs(u - v).max() for u, v in zip(ra, rb, strict=True)))
 
 
 def build(cache: Path, out: Path) -> dict[str, dict]:

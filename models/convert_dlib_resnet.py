@@ -70,7 +70,7 @@ def check_against_file(net: DlibNet, arch: list[tuple]) -> None:
     matches the architecture we wire up."""
     if len(net.layers) != len(arch):
         raise ValueError(f"file has {len(net.layers)} layers, architecture {len(arch)}")
-    for i, (layer, spec) in enumerate(zip(net.layers, arch)):
+    for i, (layer, spec) in enumerate(zip(net.layers, arch, strict=True)):
         kind = spec[0]
         want = "tag_or_skip" if kind in ("tag", "skip") else (
             "avg_pool" if kind == "avg_pool_everything" else kind)
@@ -130,73 +130,12 @@ def build_model(net: DlibNet) -> onnx.ModelProto:
     # input_rgb_image_sized: (pixel - mean) / 256 on an RGB 0..255 image.
     x = g.op("Sub", ["input", g.const("mean", mean)], "sub_mean")
     cur = g.op("Mul", [x, g.const("scale", np.array(1 / 256, np.float32))], "scaled")
-    shape = (3, 150, 150)  # C, H, W, tracked to wire add_prev's zero padding
-    tags: dict[int, tuple[str, tuple]] = {}
-    pending_conv: tuple | None = None  # (w, b, stride, pad, input name): conv awaiting its affine
-
-    def flush_conv() -> None:
-        nonlocal cur, pending_conv
-        if pending_conv is None:
-            return
-        w, b, s, p, src = pending_conv
-        cur = g.op("Conv", [src, g.const("W", w), g.const("B", b)], "conv",
-                   kernel_shape=list(w.shape[2:]), strides=[s, s], pads=[p, p, p, p])
-        pending_conv = None
-
-    layers = list(zip(reversed(net.layers), reversed(arch)))
+    wiring = _Wiring(g, net, cur)
+    # check_against_file made sure the file and the architecture have as many layers.
+    layers = list(zip(reversed(net.layers), reversed(arch), strict=True))
     for layer, spec in layers:
-        kind = spec[0]
-        if kind != "affine":
-            flush_conv()
-        if kind == "con":
-            w, b = layer.params["weight"], layer.params["bias"]
-            k, s = spec[2], spec[3]
-            p = k // 2 if s == 1 else 0
-            pending_conv = (w.copy(), b.copy(), s, p, cur)
-            shape = (w.shape[0], (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1)
-        elif kind == "affine":
-            if pending_conv is None:
-                raise ValueError("affine without a preceding conv")
-            gamma = layer.params["gamma"].reshape(-1)
-            beta = layer.params["beta"].reshape(-1)
-            w, b, s, p, src = pending_conv
-            # Fold in float64 so the fold itself adds no rounding beyond the final cast.
-            w = (w.astype(np.float64) * gamma[:, None, None, None]).astype(np.float32)
-            b = (b.astype(np.float64) * gamma + beta).astype(np.float32)
-            pending_conv = (w, b, s, p, src)
-        elif kind == "relu":
-            cur = g.op("Relu", [cur], "relu")
-        elif kind == "max_pool":
-            k, s = spec[1], spec[2]
-            cur = g.op("MaxPool", [cur], "maxpool", kernel_shape=[k, k], strides=[s, s])
-            shape = (shape[0], (shape[1] - k) // s + 1, (shape[2] - k) // s + 1)
-        elif kind == "avg_pool":
-            k, s = spec[1], spec[2]
-            cur = g.op("AveragePool", [cur], "avgpool", kernel_shape=[k, k], strides=[s, s])
-            shape = (shape[0], (shape[1] - k) // s + 1, (shape[2] - k) // s + 1)
-        elif kind == "tag":
-            tags[spec[1]] = (cur, shape)
-        elif kind == "skip":
-            cur, shape = tags[spec[1]]
-        elif kind == "add_prev":
-            other, oshape = tags[spec[1]]
-            out_shape = tuple(max(a, b) for a, b in zip(shape, oshape))
-            a = _pad_to(g, cur, shape, out_shape)
-            b = _pad_to(g, other, oshape, out_shape)
-            cur = g.op("Add", [a, b], "add")
-            shape = out_shape
-        elif kind == "avg_pool_everything":
-            cur = g.op("GlobalAveragePool", [cur], "gap")
-            cur = g.op("Flatten", [cur], "flat", axis=1)
-            shape = (shape[0],)
-        elif kind == "fc":
-            w = layer.params["weight"].reshape(net.layers[0].attrs["num_inputs"], spec[1])
-            if w.shape[0] != shape[0]:
-                raise ValueError(f"fc expects {w.shape[0]} inputs, graph gives {shape[0]}")
-            cur = g.op("MatMul", [cur, g.const("fc_W", np.ascontiguousarray(w))], "fc")
-        else:
-            raise ValueError(f"unhandled layer {kind}")
-    flush_conv()
+        wiring.add(layer, spec)
+    wiring.flush_conv()
     g.nodes[-1].output[0] = "embedding"
 
     graph = helper.make_graph(
@@ -209,6 +148,98 @@ def build_model(net: DlibNet) -> onnx.ModelProto:
     model.ir_version = 8  # readable by any onnxruntime >= 1.10
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+class _Wiring:
+    """Walks dlib's layers input -> output, adding each to the graph: one
+    method per layer kind, so build_model stays a plain loop. Node and
+    initialiser names come from ``_Graph``'s counter, so the order of ``g.op``
+    and ``g.const`` calls fixes the output bytes; keep it when editing."""
+
+    _POOLS = {"max_pool": ("MaxPool", "maxpool"), "avg_pool": ("AveragePool", "avgpool")}
+
+    def __init__(self, g: _Graph, net: DlibNet, cur: str):
+        self.g, self.net, self.cur = g, net, cur
+        self.shape: tuple = (3, 150, 150)  # C, H, W, tracked to wire add_prev's zero padding
+        self.tags: dict[int, tuple[str, tuple]] = {}
+        self.pending_conv: tuple | None = None  # (w, b, stride, pad, input name): conv awaiting its affine
+        self._handlers = {"con": self._con, "affine": self._affine, "relu": self._relu,
+                          "max_pool": self._pool, "avg_pool": self._pool, "tag": self._tag,
+                          "skip": self._skip, "add_prev": self._add_prev,
+                          "avg_pool_everything": self._avg_pool_everything, "fc": self._fc}
+
+    def add(self, layer, spec: tuple) -> None:
+        kind = spec[0]
+        if kind != "affine":
+            self.flush_conv()
+        handler = self._handlers.get(kind)
+        if handler is None:
+            raise ValueError(f"unhandled layer {kind}")
+        handler(layer, spec)
+
+    def flush_conv(self) -> None:
+        if self.pending_conv is None:
+            return
+        w, b, s, p, src = self.pending_conv
+        g = self.g
+        self.cur = g.op("Conv", [src, g.const("W", w), g.const("B", b)], "conv",
+                        kernel_shape=list(w.shape[2:]), strides=[s, s], pads=[p, p, p, p])
+        self.pending_conv = None
+
+    def _con(self, layer, spec: tuple) -> None:
+        # Held back until the affine after it is folded in (flush_conv).
+        w, b = layer.params["weight"], layer.params["bias"]
+        k, s = spec[2], spec[3]
+        p = k // 2 if s == 1 else 0
+        self.pending_conv = (w.copy(), b.copy(), s, p, self.cur)
+        shape = self.shape
+        self.shape = (w.shape[0], (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1)
+
+    def _affine(self, layer, spec: tuple) -> None:
+        if self.pending_conv is None:
+            raise ValueError("affine without a preceding conv")
+        gamma = layer.params["gamma"].reshape(-1)
+        beta = layer.params["beta"].reshape(-1)
+        w, b, s, p, src = self.pending_conv
+        # Fold in float64 so the fold itself adds no rounding beyond the final cast.
+        w = (w.astype(np.float64) * gamma[:, None, None, None]).astype(np.float32)
+        b = (b.astype(np.float64) * gamma + beta).astype(np.float32)
+        self.pending_conv = (w, b, s, p, src)
+
+    def _relu(self, layer, spec: tuple) -> None:
+        self.cur = self.g.op("Relu", [self.cur], "relu")
+
+    def _pool(self, layer, spec: tuple) -> None:
+        op_type, base = self._POOLS[spec[0]]
+        k, s = spec[1], spec[2]
+        self.cur = self.g.op(op_type, [self.cur], base, kernel_shape=[k, k], strides=[s, s])
+        shape = self.shape
+        self.shape = (shape[0], (shape[1] - k) // s + 1, (shape[2] - k) // s + 1)
+
+    def _tag(self, layer, spec: tuple) -> None:
+        self.tags[spec[1]] = (self.cur, self.shape)
+
+    def _skip(self, layer, spec: tuple) -> None:
+        self.cur, self.shape = self.tags[spec[1]]
+
+    def _add_prev(self, layer, spec: tuple) -> None:
+        other, oshape = self.tags[spec[1]]
+        out_shape = tuple(max(a, b) for a, b in zip(self.shape, oshape, strict=True))
+        a = _pad_to(self.g, self.cur, self.shape, out_shape)
+        b = _pad_to(self.g, other, oshape, out_shape)
+        self.cur = self.g.op("Add", [a, b], "add")
+        self.shape = out_shape
+
+    def _avg_pool_everything(self, layer, spec: tuple) -> None:
+        self.cur = self.g.op("GlobalAveragePool", [self.cur], "gap")
+        self.cur = self.g.op("Flatten", [self.cur], "flat", axis=1)
+        self.shape = (self.shape[0],)
+
+    def _fc(self, layer, spec: tuple) -> None:
+        w = layer.params["weight"].reshape(self.net.layers[0].attrs["num_inputs"], spec[1])
+        if w.shape[0] != self.shape[0]:
+            raise ValueError(f"fc expects {w.shape[0]} inputs, graph gives {self.shape[0]}")
+        self.cur = self.g.op("MatMul", [self.cur, self.g.const("fc_W", np.ascontiguousarray(w))], "fc")
 
 
 def _pad_to(g: _Graph, name: str, shape: tuple, target: tuple) -> str:

@@ -119,7 +119,7 @@ def _verify(tflite_bytes: bytes, model: onnx.ModelProto, out_names: list[str],
         it.invoke()
         ref = [it.get_tensor(o["index"]) for o in outs]
         got = sess.run(out_names, {"input": x.transpose(0, 3, 1, 2).copy()})
-        for r, g in zip(ref, got):
+        for r, g in zip(ref, got, strict=True):
             if r.size != g.size:
                 raise RuntimeError(f"mediapipe: output size {g.shape} != reference {r.shape}")
             worst = max(worst, float(np.abs(r.reshape(-1) - g.reshape(-1)).max()))

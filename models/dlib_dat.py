@@ -177,6 +177,19 @@ def read_net(data: bytes) -> DlibNet:
     s = _Stream(data)
     if s.int() != 1:
         raise DlibFormatError("not a dlib add_loss_layer (version 1) file")
+    loss, loss_attrs = _loss(s)
+    versions = _versions(s)
+    input_name, input_attrs = _input(s)
+    layers_inner_first = _layers_inner_first(s, versions)
+    if s.pos != len(s.d):
+        raise DlibFormatError(f"{len(s.d) - s.pos} trailing bytes after the network")
+    return DlibNet(loss, loss_attrs, input_name, input_attrs, layers_inner_first[::-1])
+
+
+# read_net's parts, in the order their data sits in the file.
+
+def _loss(s: _Stream) -> tuple[str, dict]:
+    """The loss layer's name and settings (the outermost object's details)."""
     loss = s.str()
     if loss == "loss_metric_2":
         loss_attrs = {"margin": s.float(), "distance_threshold": s.float()}
@@ -184,10 +197,14 @@ def read_net(data: bytes) -> DlibNet:
         loss_attrs = {}
     else:
         raise DlibFormatError(f"unsupported loss '{loss}'")
+    return loss, loss_attrs
 
-    # Layer versions, outermost first, until the input layer's name string
-    # (a string starts with a length whose control byte is followed by a
-    # printable letter; versions are small ints followed by another int).
+
+def _versions(s: _Stream) -> list[int]:
+    """Layer versions, outermost first, until the input layer's name string
+    (a string starts with a length whose control byte is followed by a
+    printable letter; versions are small ints followed by another int).
+    Leaves the stream at that string."""
     versions: list[int] = []
     while True:
         start = s.pos
@@ -199,8 +216,12 @@ def read_net(data: bytes) -> DlibNet:
         if v not in (1, 2, 3):
             raise DlibFormatError(f"unexpected layer version {v} at byte {start}")
         versions.append(v)
-    input_name, input_attrs = _input(s)
+    return versions
 
+
+def _layers_inner_first(s: _Stream, versions: list[int]) -> list[Layer]:
+    """Each versioned object's details and state, innermost first (the order
+    dlib writes them after the input layer)."""
     # The innermost versioned object is the add_layer holding the input.
     if versions[-1] not in (1, 2, 3):
         raise DlibFormatError("no input add_layer")
@@ -211,20 +232,25 @@ def read_net(data: bytes) -> DlibNet:
             # add_tag_layer / add_skip_layer: nothing after their subnetwork.
             layers_inner_first.append(Layer("tag_or_skip"))
             continue
-        layer = _details(s)
-        layer.attrs["this_layer_setup_called"] = s.bool()
-        s.bool()  # gradient_input_is_stale
-        s.bool()  # get_output_and_gradient_input_disabled
-        s.tensor()  # x_grad
-        s.tensor()  # cached_output
-        if innermost:
-            if v >= 2:
-                s.tensor()  # grad_final
-            if v >= 3:
-                layer.attrs["sample_expansion_factor"] = s.int()
-        else:
-            s.tensor()  # params_grad
-        layers_inner_first.append(layer)
-    if s.pos != len(s.d):
-        raise DlibFormatError(f"{len(s.d) - s.pos} trailing bytes after the network")
-    return DlibNet(loss, loss_attrs, input_name, input_attrs, layers_inner_first[::-1])
+        layers_inner_first.append(_add_layer(s, v, innermost))
+    return layers_inner_first
+
+
+def _add_layer(s: _Stream, v: int, innermost: bool) -> Layer:
+    """One ``add_layer`` (version ``v``): its layer's details, then the
+    add_layer's own state, of which only setup and the innermost layer's
+    sample_expansion_factor are kept."""
+    layer = _details(s)
+    layer.attrs["this_layer_setup_called"] = s.bool()
+    s.bool()  # gradient_input_is_stale
+    s.bool()  # get_output_and_gradient_input_disabled
+    s.tensor()  # x_grad
+    s.tensor()  # cached_output
+    if innermost:
+        if v >= 2:
+            s.tensor()  # grad_final
+        if v >= 3:
+            layer.attrs["sample_expansion_factor"] = s.int()
+    else:
+        s.tensor()  # params_grad
+    return layer

@@ -148,7 +148,7 @@ def ms_per_face(sessions: list, x1: np.ndarray, runs: int) -> list[float]:
             s.run(None, {"input": x1})
     times = [[] for _ in sessions]
     for _ in range(runs):
-        for s, t in zip(sessions, times):
+        for s, t in zip(sessions, times, strict=True):
             t0 = time.perf_counter()
             s.run(None, {"input": x1})
             t.append((time.perf_counter() - t0) * 1000)
@@ -203,7 +203,7 @@ def lfw_verification(ref, sessions: dict, folds: int) -> dict:
     res = {"pairs": sum(len(f) for f in pairs), "folds": len(pairs), "centre_crop_fallbacks": fallback}
     for label, sess in sessions.items():
         e = embed(sess, x)
-        emb = {k: v for k, v in zip(keys, e)}
+        emb = {k: v for k, v in zip(keys, e, strict=True)}
         d = [np.array([np.linalg.norm(emb[(a, i)] - emb[(b, j)]) for a, i, b, j, _ in f]) for f in pairs]
         y = [np.array([same for *_, same in f]) for f in pairs]
         accs = []
