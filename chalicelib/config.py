@@ -88,6 +88,10 @@ class Settings:
     ratelimit_window: str = "hour"
     ratelimit_backend: str = "sqlite"
     ratelimit_table: str | None = None
+    # Password guessing on POST /v3/auth/tokens (chalicelib/identity/lockout.py)
+    login_max_failures: int = 10
+    login_max_failures_per_source: int = 10
+    login_window_seconds: int = 900
     opensearch: OpenSearchConfig = field(default_factory=OpenSearchConfig)
 
     @property
@@ -130,6 +134,9 @@ class Settings:
             ratelimit_window=env.get("FRS_RATELIMIT_WINDOW", "hour"),
             ratelimit_backend=env.get("FRS_RATELIMIT_BACKEND", "sqlite"),
             ratelimit_table=env.get("FRS_RATELIMIT_TABLE") or None,
+            login_max_failures=_int(env, "FRS_LOGIN_MAX_FAILURES", 10),
+            login_max_failures_per_source=_int(env, "FRS_LOGIN_MAX_FAILURES_PER_SOURCE", 10),
+            login_window_seconds=_int(env, "FRS_LOGIN_WINDOW_SECONDS", 900) or 900,
             opensearch=OpenSearchConfig(
                 url=env.get("OPENSEARCH_URL") or None,
                 endpoint=env.get("FRS_OPENSEARCH_ENDPOINT") or None,

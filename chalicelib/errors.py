@@ -31,6 +31,7 @@ STATUS = {
     "APIG.0201": 413,
     "APIG.0301": 401,
     "APIG.0307": 401,
+    "APIG.0308": 429,
 }
 
 # Short names for the codes used across the code base.
@@ -84,3 +85,4 @@ VIDEO_MULTI_FACE = "FRS.0709"
 API_NOT_FOUND = "APIG.0101"
 PAYLOAD_TOO_LARGE = "APIG.0201"
 AUTH_FAILED = "APIG.0301"
+THROTTLED = "APIG.0308"  # API Gateway's "throttling threshold reached": failed-login lockout

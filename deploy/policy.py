@@ -100,7 +100,10 @@ def build_policy(env: dict) -> dict:
         table = env.get("FRS_RATELIMIT_TABLE")
         if not table:
             raise SystemExit("FRS_RATELIMIT_BACKEND=dynamodb needs FRS_RATELIMIT_TABLE")
-        st.append({"Sid": "RateLimit", "Effect": "Allow", "Action": ["dynamodb:UpdateItem"],
+        # UpdateItem counts; GetItem reads the previous window of the
+        # failed-login counters (chalicelib/identity/lockout.py).
+        st.append({"Sid": "RateLimit", "Effect": "Allow",
+                   "Action": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
                    "Resource": [f"{ARN}:dynamodb:{REGION}:{ACCT}:table/{table}"]})
     return {"Version": "2012-10-17", "Statement": st}
 

@@ -43,9 +43,16 @@ class MemoryCounter:
         self._lock = threading.Lock()
 
     def incr(self, key: str, ttl: int) -> int:
+        return self.add(key, 1, ttl)
+
+    def add(self, key: str, delta: int, ttl: int) -> int:
         with self._lock:
-            self._counts[key] = self._counts.get(key, 0) + 1
+            self._counts[key] = self._counts.get(key, 0) + delta
             return self._counts[key]
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self._counts.get(key, 0)
 
 
 class SqliteCounter:
@@ -63,17 +70,27 @@ class SqliteCounter:
             c.close()
 
     def incr(self, key: str, ttl: int) -> int:
+        return self.add(key, 1, ttl)
+
+    def add(self, key: str, delta: int, ttl: int) -> int:
+        """Add ``delta`` (may be negative) to the key's count; the new count.
+        A new key expires ``ttl`` seconds from its first write."""
         c = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             c.execute("BEGIN IMMEDIATE")  # one writer at a time: no lost increments
             c.execute("DELETE FROM ratelimit WHERE expires < ?", (time.time(),))
-            c.execute("INSERT INTO ratelimit (k, n, expires) VALUES (?, 1, ?) "
-                      "ON CONFLICT(k) DO UPDATE SET n = n + 1", (key, time.time() + ttl))
+            c.execute("INSERT INTO ratelimit (k, n, expires) VALUES (?, ?, ?) "
+                      "ON CONFLICT(k) DO UPDATE SET n = n + excluded.n",
+                      (key, delta, time.time() + ttl))
             n = c.execute("SELECT n FROM ratelimit WHERE k=?", (key,)).fetchone()[0]
             c.execute("COMMIT")
             return n
         finally:
             c.close()
+
+    def get(self, key: str) -> int:
+        rows = self._run("SELECT n FROM ratelimit WHERE k=? AND expires >= ?", (key, time.time()))
+        return int(rows[0][0]) if rows else 0
 
 
 class DynamoCounter:
@@ -83,12 +100,24 @@ class DynamoCounter:
         self.ddb = client or boto3.client("dynamodb")
 
     def incr(self, key: str, ttl: int) -> int:
+        return self.add(key, 1, ttl)
+
+    def add(self, key: str, delta: int, ttl: int) -> int:
         r = self.ddb.update_item(
             TableName=self.table, Key={"k": {"S": key}},
-            UpdateExpression="ADD n :one SET expires_at = if_not_exists(expires_at, :exp)",
-            ExpressionAttributeValues={":one": {"N": "1"}, ":exp": {"N": str(int(time.time()) + ttl)}},
+            UpdateExpression="ADD n :d SET expires_at = if_not_exists(expires_at, :exp)",
+            ExpressionAttributeValues={":d": {"N": str(delta)},
+                                       ":exp": {"N": str(int(time.time()) + ttl)}},
             ReturnValues="UPDATED_NEW")
         return int(r["Attributes"]["n"]["N"])
+
+    def get(self, key: str) -> int:
+        # DynamoDB deletes expired items lazily (hours later): check the time.
+        item = self.ddb.get_item(TableName=self.table, Key={"k": {"S": key}},
+                                 ConsistentRead=True).get("Item")
+        if not item or int(item.get("expires_at", {"N": "0"})["N"]) < time.time():
+            return 0
+        return int(item["n"]["N"])
 
 
 def make_counter(cfg: Settings) -> Any:

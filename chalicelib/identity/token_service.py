@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from chalicelib.errors import AUTH_FAILED, PARAM_FORMAT
-from chalicelib.identity import ensure_bootstrapped, tokens
-from chalicelib.identity.credentials import domain_id, get_store
+from chalicelib.errors import AUTH_FAILED, PARAM_FORMAT, THROTTLED
+from chalicelib.identity import ensure_bootstrapped, lockout, tokens
+from chalicelib.identity.credentials import domain_id, get_store, user_record_id
 from chalicelib.text import find_invalid
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,20 @@ def parse_body(raw: bytes | str | None) -> tuple[str, str, str, dict]:
 
 
 def create_token(raw_body: bytes | str | None, source: str = "") -> IssuedToken:
-    """Check the password and the project scope; the signed token, or TokenRefused."""
+    """Check the password and the project scope; the signed token, or TokenRefused.
+    ``source`` is the caller's address, for the failed-login counters."""
     ensure_bootstrapped()
     try:
         name, password, domain, scope = parse_body(raw_body)
     except ValueError as e:
         raise TokenRefused(400, f"The request body is invalid: {e}", PARAM_FORMAT) from None
+    try:
+        attempt = lockout.begin(user_record_id(domain, name), source)
+    except lockout.LockedOut as e:
+        log.info("token refused for user %s/%s: too many failed logins", domain, name)
+        raise TokenRefused(429, "Too many failed logins for this user or from this address; "
+                           f"try again in {e.retry_after} seconds.", THROTTLED,
+                           {"Retry-After": str(e.retry_after)}) from None
     store = get_store()
     user = store.check_password(domain, name, password)
     if scope.get("id"):
@@ -84,6 +92,7 @@ def create_token(raw_body: bytes | str | None, source: str = "") -> IssuedToken:
     if user is None or project is None or project["domain"] != domain:
         log.info("token refused for user %s/%s", domain, name)
         raise TokenRefused(401, "The username or password is wrong.", AUTH_FAILED)
+    attempt.succeeded()  # only a failure keeps its place in the counters
     token, claims = tokens.issue(store, project["id"], user["id"])
     log.info("token issued for user %s/%s on project %s", domain, name, project["id"])
     dom = {"id": domain_id(domain), "name": domain}
