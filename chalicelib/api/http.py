@@ -27,6 +27,7 @@ from chalice import Blueprint, Response
 from chalicelib import errors
 from chalicelib.config import settings
 from chalicelib.errors import FrsError
+from chalicelib.text import check_text, dumps
 
 log = logging.getLogger("openfrs")
 
@@ -54,7 +55,8 @@ class RequestContext:
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+    # text.dumps cannot fail: an answer is always sent, also after a commit.
+    return Response(body=dumps(body), status_code=status,
                     headers={"Content-Type": "application/json;charset=utf8", **(headers or {})})
 
 
@@ -88,7 +90,11 @@ def frs_route(bp: Blueprint, path: str | list[str], methods: str | list[str],
                 project_id = uri_params.pop("project_id", None)
                 if auth and project_id is not None:
                     extra = authorize(request, project_id) or {}
-                ctx = RequestContext(request, project_id or "", dict(request.query_params or {}))
+                # Path and query text is valid Unicode before any handler sees it.
+                check_text(uri_params, "path")
+                query = dict(request.query_params or {})
+                check_text(query, "query")
+                ctx = RequestContext(request, project_id or "", query)
                 result = handler(ctx, **uri_params)
                 if isinstance(result, Response):
                     result.headers.update({"X-Request-Id": rid, **extra})
@@ -136,7 +142,9 @@ def parse_body(request: Any) -> tuple[dict, bool]:
                        f"The request body exceeds {max_body // (1024 * 1024)} MB.")
     ctype = (request.headers.get("content-type") or "").lower()
     if ctype.startswith("multipart/form-data"):
-        return parse_multipart(raw, request.headers.get("content-type")), True
+        form = parse_multipart(raw, request.headers.get("content-type"))
+        check_text(form)  # text parts (a UTF-7 part can decode to a lone surrogate)
+        return form, True
     if not raw.strip():
         return {}, False
     try:
@@ -145,6 +153,8 @@ def parse_body(request: Any) -> tuple[dict, bool]:
         raise FrsError(errors.NOT_JSON, "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise FrsError(errors.NOT_JSON, "The request body must be a JSON object.")
+    # Every string and key, at any depth, before a handler reads (or stores) it.
+    check_text(body)
     return body, False
 
 

@@ -3,6 +3,7 @@ is decoded, so a bad request costs nothing)."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,19 @@ ACTIONS = {1: "turn left", 2: "turn right", 3: "nod", 4: "mouth movement", 5: "b
 MAX_ACTIONS = 10
 MAX_MS = 15_000
 DEFAULT_NOD = 10.0
+# Numbers in text: ASCII digits only (str.isdigit() is also true of "²",
+# which int() refuses, and of "١٠", which it reads).
+_ASCII_INT = re.compile(r"[0-9]{1,9}")
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
+def _code_text(v: object) -> str:
+    """An action code as text; an integer too long to print is no code."""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int) and not -10**9 < v < 10**9:
+        return "?"
+    return str(v)
 
 
 @dataclass
@@ -34,16 +48,16 @@ def parse_actions(value: object) -> list[int]:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise FrsError(PARAM_MISSING, "The parameter actions is missing.")
     if isinstance(value, (list, tuple)):
-        items = [str(v) for v in value]
+        items = [_code_text(v) for v in value]
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
-        items = str(value).split(",")
+        items = _code_text(value).split(",")
     else:
         raise FrsError(ACTION_UNSUPPORTED, "The action is not supported: actions must be a "
                                            "comma-separated list of codes.")
     out = []
     for raw in items:
         s = raw.strip()
-        if not s.isdigit() or int(s) not in ACTIONS:
+        if not _ASCII_INT.fullmatch(s) or int(s) not in ACTIONS:
             raise FrsError(ACTION_UNSUPPORTED,
                            f"The action {s!r} is not supported (supported: 1 left, 2 right, "
                            "3 nod, 4 mouth, 5 blink).")
@@ -62,7 +76,7 @@ def parse_action_time(value: object, n_actions: int) -> list[tuple[float, float]
     windows = []
     for part in value.split(","):
         bits = part.strip().split("-")
-        if len(bits) != 2 or not all(b.strip().isdigit() for b in bits):
+        if len(bits) != 2 or not all(_ASCII_INT.fullmatch(b.strip()) for b in bits):
             raise FrsError(ACTION_TIME_INVALID,
                            f"The action time {part.strip()!r} is invalid: expected start-end "
                            "in milliseconds.")
@@ -82,10 +96,13 @@ def parse_action_time(value: object, n_actions: int) -> list[tuple[float, float]
 def parse_nod_threshold(value: Any) -> float:  # any JSON value; float() decides
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_NOD
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
+    if isinstance(value, str) and not _ASCII_NUMBER.fullmatch(value.strip()):
+        v = float("nan")  # float() would also read "١٠" or "1_0"
+    else:
+        try:
+            v = float(value)
+        except (TypeError, ValueError, OverflowError):
+            v = float("nan")
     if isinstance(value, bool) or not math.isfinite(v) or not 1 <= v <= 90:
         raise FrsError(PARAM_FORMAT, "The parameter nod_threshold must be a number from 1 to 90.")
     return v

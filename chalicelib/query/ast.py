@@ -61,3 +61,6 @@ Node = Union[Match, Range, And, Or, Not]
 FIELD_TYPES = ("string", "integer", "long", "float", "double", "boolean")
 NUMERIC_TYPES = ("integer", "long", "float", "double")
 INT_BOUNDS = {"integer": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
+# Largest magnitude of each floating type (float is stored as float32 by
+# OpenSearch: a larger value would become infinity there).
+FLOAT_MAX = {"float": 3.4028234663852886e38, "double": 1.7976931348623157e308}

@@ -8,12 +8,25 @@ Each store backend translates the same AST into its own query language.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 
 from chalicelib.errors import FILTER_INVALID, FrsError
-from chalicelib.query.ast import BUILTIN_FIELDS, INT_BOUNDS, And, Match, Node, Not, Or, Range, Value
+from chalicelib.query.ast import (
+    BUILTIN_FIELDS,
+    FLOAT_MAX,
+    INT_BOUNDS,
+    And,
+    Match,
+    Node,
+    Not,
+    Or,
+    Range,
+    Value,
+)
+from chalicelib.text import check_text
 
 __all__ = ["BUILTIN_FIELDS", "INT_BOUNDS", "And", "Match", "Node", "Not", "Or", "Range",
            "coerce_value", "parse_filter"]
@@ -46,6 +59,11 @@ QUOTED: /"([^"\\]|\\.)*"/
 """
 
 _parser = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+# Number literals: ASCII digits only (int() and float() also read "١٢",
+# "1_2" and full-width digits).
+_INT_LITERAL = re.compile(r"[+-]?[0-9]{1,20}")
+_FLOAT_LITERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 32
@@ -117,6 +135,7 @@ def parse_filter(text: object, schema: dict[str, str]) -> Node:
     (custom field name -> FRS type). Raises FRS.0029 saying where it failed."""
     if not isinstance(text, str):
         raise FrsError(FILTER_INVALID, "filter must be a string")
+    check_text(text, "filter")
     if not text.strip():
         raise FrsError(FILTER_INVALID, "filter is empty")
     if len(text) > MAX_LENGTH:
@@ -162,6 +181,7 @@ def coerce_value(field: str, ftype: str, raw: str, column: int | None = None) ->
     """Convert a filter (or query-string) literal to the field's type."""
     where = f"invalid filter at column {column}: " if column is not None else ""
     bad = FrsError(FILTER_INVALID, f"{where}{raw!r} is not a valid {ftype} for field {field!r}")
+    check_text(raw, field)
     if ftype == "string":
         if not raw:
             raise FrsError(FILTER_INVALID, f"{where}empty value for field {field!r}")
@@ -172,18 +192,17 @@ def coerce_value(field: str, ftype: str, raw: str, column: int | None = None) ->
             raise bad
         return low == "true"
     if ftype in INT_BOUNDS:
-        try:
-            val = int(raw, 10)
-        except ValueError:
-            raise bad from None
+        if not _INT_LITERAL.fullmatch(raw):
+            raise bad
+        val = int(raw, 10)
         lo, hi = INT_BOUNDS[ftype]
         if not lo <= val <= hi:
             raise bad
         return val
-    try:  # float / double; Python accepts "inf"/"nan", FRS does not
-        number = float(raw)
-    except ValueError:
-        raise bad from None
-    if not math.isfinite(number) or raw.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+    # float / double; Python accepts "inf"/"nan" (and non-ASCII digits), FRS does not
+    if not _FLOAT_LITERAL.fullmatch(raw):
+        raise bad
+    number = float(raw)
+    if not math.isfinite(number) or abs(number) > FLOAT_MAX.get(ftype, FLOAT_MAX["double"]):
         raise bad
     return number

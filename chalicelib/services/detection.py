@@ -1,6 +1,7 @@
 """Face detection and 1:1 verification: API Reference §4.1, §4.2."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,7 +33,8 @@ def faces_in(payload: dict, prefix: str = "image") -> tuple[np.ndarray, list[Det
 
 def detect(payload: dict) -> dict:
     attributes = get_str(payload, "attributes")
-    if attributes is not None and not all(a.strip().isdigit() for a in attributes.split(",")):
+    codes = [] if attributes is None else attributes.split(",")
+    if not all(re.fullmatch("[0-9]+", a.strip(" ")) for a in codes):  # ASCII digits only
         raise FrsError(errors.PARAM_FORMAT, "attributes must be comma-separated attribute codes.")
     _, faces = faces_in(payload)
     return {"faces": [{"bounding_box": f.bounding_box()} for f in faces]}

@@ -10,7 +10,7 @@ from chalicelib.config import settings
 from chalicelib.errors import FrsError
 from chalicelib.services import ids
 from chalicelib.services.fields import parse_schema, schema_json
-from chalicelib.services.params import get_int, get_json, get_str
+from chalicelib.services.params import get_int, get_json, get_str, parse_int_text
 from chalicelib.store import get_store
 from chalicelib.store.base import FaceSetInfo
 
@@ -26,7 +26,7 @@ def max_face_sets() -> int:
 
 def check_name(name: object) -> str:
     """Path or body face-set names: 1-64 of [A-Za-z0-9_-]."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise FrsError(errors.PARAM_FORMAT, "face_set_name must be 1 to 64 letters, digits, "
                        "'_' or '-'.")
     return name
@@ -69,9 +69,9 @@ def info_json(info: FaceSetInfo) -> dict:
 def create(project_id: str, payload: dict, form: bool = False) -> dict:
     name = check_name(get_str(payload, "face_set_name", required=True))
     cap_raw = payload.get("face_set_capacity")
-    if isinstance(cap_raw, str) and cap_raw.strip().isdigit():
-        # The API Reference's own example sends the capacity as a string.
-        payload = {**payload, "face_set_capacity": int(cap_raw)}
+    if isinstance(cap_raw, str) and (cap := parse_int_text(cap_raw)) is not None:
+        # The API Reference's own example sends the capacity as a string (ASCII digits).
+        payload = {**payload, "face_set_capacity": cap}
     capacity = get_int(payload, "face_set_capacity", form=form, default=MAX_CAPACITY)
     if capacity <= 0 or capacity % CAPACITY_STEP or capacity > MAX_CAPACITY:
         raise FrsError(errors.PARAM_FORMAT, "face_set_capacity must be a multiple of 10000, "

@@ -2,15 +2,16 @@
 when a face set is created, and the values given with each face."""
 from __future__ import annotations
 
-import math
 import re
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
-from chalicelib.query.ast import FIELD_TYPES, INT_BOUNDS
+from chalicelib.query.ast import FIELD_TYPES, FLOAT_MAX, INT_BOUNDS
+from chalicelib.services.params import finite_float
+from chalicelib.text import check_text
 
 MAX_FIELDS = 10
-KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,36}")  # matched in full (no trailing "\n")
 RESERVED = {"vector", "bounding_box", "external_image_id", "face_id", "create_time",
             "similarity", "_id", "_all", "_source"}
 MAX_STRING = 256
@@ -24,9 +25,10 @@ def parse_schema(raw: object) -> dict[str, str]:
         raise FrsError(errors.PARAM_FORMAT, "external_fields must be a JSON object.")
     if len(raw) > MAX_FIELDS:
         raise FrsError(errors.PARAM_FORMAT, f"At most {MAX_FIELDS} external fields may be defined.")
+    check_text(raw, "external_fields")
     schema = {}
     for key, spec in raw.items():
-        if not KEY_RE.match(key):
+        if not isinstance(key, str) or not KEY_RE.fullmatch(key):
             raise FrsError(errors.PARAM_FORMAT, f"Invalid external field name {key!r}: 1 to 36 "
                            "letters, digits, '_' or '-'.")
         if key in RESERVED:
@@ -49,6 +51,7 @@ def check_values(values: object, schema: dict[str, str]) -> dict:
         return {}
     if not isinstance(values, dict):
         raise FrsError(errors.PARAM_FORMAT, "external_fields must be a JSON object.")
+    check_text(values, "external_fields")  # before anything is stored
     out = {}
     for key, val in values.items():
         ftype = schema.get(key)
@@ -79,6 +82,9 @@ def _check_value(key: str, ftype: str, val: object) -> str | bool | int | float:
         if not lo <= val <= hi:
             raise FrsError(errors.FIELD_TYPE_MISMATCH, f"The field {key!r} is out of the {ftype} range.")
         return val
-    if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
+    number = finite_float(val)
+    if number is None:
         raise wrong
-    return float(val)
+    if abs(number) > FLOAT_MAX.get(ftype, FLOAT_MAX["double"]):
+        raise FrsError(errors.FIELD_TYPE_MISMATCH, f"The field {key!r} is out of the {ftype} range.")
+    return number

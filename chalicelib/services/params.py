@@ -14,8 +14,30 @@ from typing import Any, Literal, overload
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
+from chalicelib.text import check_text
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+NAME_RE = re.compile(r"[A-Za-z0-9_-]+")  # patterns are always matched in full
+# Numbers in text (forms, query strings): ASCII digits only (int() and
+# float() also read "١٠", "1_0" and full-width digits).
+INT_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
+FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
+def parse_int_text(text: str) -> int | None:
+    """The integer an ASCII decimal string spells (surrounding spaces allowed), or None."""
+    s = text.strip(" \t")
+    return int(s) if INT_TEXT.fullmatch(s) else None
+
+
+def finite_float(val: object) -> float | None:
+    """``val`` as a finite float when it is a JSON number (not a bool), else None."""
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        return None
+    try:
+        f = float(val)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return f if math.isfinite(f) else None
 
 
 def missing(name: str) -> FrsError:
@@ -43,7 +65,8 @@ def get_str(payload: dict, name: str, *, required: bool = False, pattern: re.Pat
         raise bad(name, "a string is expected")
     if len(val) < min_len or (max_len is not None and len(val) > max_len):
         raise bad(name, f"length must be {min_len} to {max_len} characters")
-    if pattern is not None and not pattern.match(val):
+    check_text(val, name)
+    if pattern is not None and not pattern.fullmatch(val):
         raise bad(name, "only letters, digits, '_' and '-' are allowed")
     return val
 
@@ -62,9 +85,10 @@ def get_int(payload: dict, name: str, *, form: bool = False, default: int | None
         return default
     val = payload[name]
     if form and isinstance(val, str):
-        if not re.fullmatch(r"[+-]?\d{1,18}", val.strip()):
+        parsed = parse_int_text(val)
+        if parsed is None:
             raise bad(name, "an integer is expected")
-        val = int(val)
+        val = parsed
     if isinstance(val, bool) or not isinstance(val, int):
         raise bad(name, "an integer is expected")
     if (lo is not None and val < lo) or (hi is not None and val > hi):
@@ -84,15 +108,16 @@ def get_float(payload: dict, name: str, *, form: bool = False, default: float | 
         return default
     val = payload[name]
     if form and isinstance(val, str):
-        try:
-            val = float(val)
-        except ValueError:
-            raise bad(name, "a number is expected") from None
-    if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
+        s = val.strip(" \t")
+        if not FLOAT_TEXT.fullmatch(s):
+            raise bad(name, "a number is expected")
+        val = float(s)
+    number = finite_float(val)
+    if number is None:
         raise bad(name, "a number is expected")
-    if (lo is not None and val < lo) or (hi is not None and val > hi):
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
         raise bad(name, f"must be between {lo} and {hi}")
-    return float(val)
+    return number
 
 
 @overload
@@ -121,6 +146,7 @@ def get_json(payload: dict, name: str, kind: type[dict] | type[list], *, form: b
             val = json.loads(val)
         except (ValueError, RecursionError):
             raise bad(name, "valid JSON is expected") from None
+        check_text(val, name)  # JSON text may spell "\ud800"
     if not isinstance(val, kind):
         raise bad(name, f"a JSON {'object' if kind is dict else 'array'} is expected")
     return val
