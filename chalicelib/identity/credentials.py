@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from chalicelib.config import Settings, settings
+from chalicelib.files import private_dir, private_file
 from chalicelib.identity.passwords import hash_password, verify_password
 from chalicelib.lazy import Lazy
 
@@ -289,14 +290,11 @@ class SqliteCredentialStore(CredentialStore):
 
     def __init__(self, data_dir: str):
         super().__init__()
-        os.makedirs(data_dir, exist_ok=True)
-        self.path = os.path.join(data_dir, "identity.db")
-        fresh = not os.path.exists(self.path)
+        # The file holds secret keys: 0600 (before SQLite first opens it) in a 0700 directory.
+        self.path = private_file(os.path.join(private_dir(data_dir), "identity.db"))
         with self._conn() as c:
             c.execute("CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, id TEXT NOT NULL,"
                       " data TEXT NOT NULL, PRIMARY KEY (kind, id))")
-        if fresh:
-            os.chmod(self.path, 0o600)  # the file holds secret keys
 
     def _conn(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from chalicelib.config import Settings, settings
 from chalicelib.errors import RATE_LIMITED, FrsError
+from chalicelib.files import private_dir, private_file
 from chalicelib.lazy import Lazy
 
 WINDOWS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -57,8 +58,8 @@ class MemoryCounter:
 
 class SqliteCounter:
     def __init__(self, data_dir: str):
-        os.makedirs(data_dir, exist_ok=True)
-        self.path = os.path.join(data_dir, "identity.db")
+        # The counters share identity.db (secret keys): 0600 in a 0700 directory.
+        self.path = private_file(os.path.join(private_dir(data_dir), "identity.db"))
         self._run("CREATE TABLE IF NOT EXISTS ratelimit (k TEXT PRIMARY KEY, n INTEGER NOT NULL,"
                   " expires REAL NOT NULL)")
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
+from chalicelib.files import private_dir, private_file
 from chalicelib.query.ast import Node
 from chalicelib.store.base import FaceRecord, FaceSetInfo, FaceSetStore, SearchHit, SortKey
 from chalicelib.store.embedded_columns import FaceColumns, View
@@ -87,8 +88,8 @@ class EmbeddedStore(FaceSetStore):
         # One fsync per write request is small next to face detection.
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be FULL or NORMAL")
-        os.makedirs(data_dir, exist_ok=True)
-        self.path = os.path.join(data_dir, DB_NAME)
+        # 0700 directory, 0600 database (and so WAL/SHM): biometric data.
+        self.path = private_file(os.path.join(private_dir(data_dir), DB_NAME))
         self._synchronous = synchronous
         self._pool: list[sqlite3.Connection] = []  # idle connections
         self._all: list[sqlite3.Connection] = []
