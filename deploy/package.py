@@ -50,6 +50,9 @@ RESERVED_ENV = {
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
 
+# Stages that are never built without naming their media buckets.
+MEDIA_BUCKETS_REQUIRED = {"prod"}
+
 LAYERS = {"DepsLayer": ("deps-layer.zip", "numpy, onnxruntime, pillow, ..., xz-compressed FFmpeg "
                                           "for python3.11 (layers/build_layer.py)"),
           "ModelsLayer": ("models-layer.zip", "ONNX models + manifest, mounted at /opt/models")}
@@ -89,6 +92,14 @@ def check_stage(stage: str, config: dict) -> dict:
     if bad:
         raise SystemExit(f"stage {stage}: Lambda reserves {', '.join(bad)}; remove them from "
                          ".chalice/config.json (Lambda sets AWS_REGION itself)")
+    if not policy.buckets(env.get("FRS_MEDIA_BUCKETS")):
+        # Unset, image_url/video_url may name any bucket the role can read.
+        msg = (f"stage {stage}: FRS_MEDIA_BUCKETS is empty, so image_url/video_url may read any "
+               "bucket the function's role can reach; name your media bucket(s) in "
+               ".chalice/config.json")
+        if stage in MEDIA_BUCKETS_REQUIRED:
+            raise SystemExit(msg)
+        print(f"warning: {msg}", file=sys.stderr)
     return env
 
 
