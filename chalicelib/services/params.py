@@ -146,7 +146,7 @@ def get_json(payload: dict, name: str, kind: type[dict] | type[list], *, form: b
             val = json.loads(val)
         except (ValueError, RecursionError):
             raise bad(name, "valid JSON is expected") from None
-        check_text(val, name)  # JSON text may spell "\ud800"
     if not isinstance(val, kind):
         raise bad(name, f"a JSON {'object' if kind is dict else 'array'} is expected")
+    check_text(val, name)  # JSON (or JSON text in a form) may spell "\ud800"
     return val
