@@ -30,7 +30,7 @@ PREFIX = "import/"
 REPORT_PREFIX = "import-reports/"
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 MAX_BYTES = 8 * 1024 * 1024
-_KEY = re.compile(r"^import/([A-Za-z0-9_-]{1,64})/([A-Za-z0-9_-]{1,36})\.([A-Za-z]{3,4})$")
+_KEY = re.compile(r"import/([A-Za-z0-9_-]{1,64})/([A-Za-z0-9_-]{1,36})\.([A-Za-z]{3,4})")
 
 
 def object_refs(event: dict) -> list[tuple[str, str]]:
@@ -49,7 +49,7 @@ def object_refs(event: dict) -> list[tuple[str, str]]:
 
 def parse_key(key: str) -> tuple[str, str]:
     """(face_set, external_image_id) from ``import/<set>/<id>.<ext>``."""
-    m = _KEY.match(key)
+    m = _KEY.fullmatch(key)  # in full: "x.jpg\n" is not a key
     if not m or f".{m.group(3).lower()}" not in EXTENSIONS:
         raise FrsError(errors.PARAM_FORMAT,
                        "Import keys must be import/<face_set>/<external_image_id>.jpg|jpeg|png|bmp "

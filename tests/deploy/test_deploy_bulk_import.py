@@ -49,7 +49,8 @@ def test_key_parsing_and_report_names():
     assert bulk_import.parse_key("import/staff/emp-001.jpg") == ("staff", "emp-001")
     assert bulk_import.parse_key("import/staff/E_2.PNG") == ("staff", "E_2")
     for bad in ("import/staff/a b.jpg", "import/staff/x.gif", "import/x.jpg",
-                "import/staff/sub/x.jpg", "other/staff/x.jpg", "import/staff/" + "a" * 37 + ".jpg"):
+                "import/staff/sub/x.jpg", "other/staff/x.jpg", "import/staff/" + "a" * 37 + ".jpg",
+                "import/staff/x.jpg\n", "import/st\u0661ff/x.jpg"):
         with pytest.raises(FrsError):
             bulk_import.parse_key(bad)
     assert bulk_import.report_key("import/staff/emp-001.jpg") == "import-reports/staff/emp-001.json"
