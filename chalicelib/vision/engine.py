@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chalicelib.inference.manifest import load_manifest, model_entry, short_id
+from chalicelib.inference.manifest import has_model, load_manifest, model_entry, short_id
 from chalicelib.lazy import Lazy
 from chalicelib.vision.calibration import Calibration, load_calibration
 from chalicelib.vision.detector import CenterFace
 from chalicelib.vision.embedder import DlibResNet
+from chalicelib.vision.yunet import YuNet
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ class FaceEngine:
                     _, path = model_entry("detector")
                     self._detector = CenterFace(path)
         return self._detector
+
+    # The fallback detector (manifest role detector_fallback, when built):
+    # runs only on images where the detector finds no face.
+    _fallback: YuNet | None = None
+    _fallback_looked = False
+
+    @property
+    def fallback_detector(self) -> YuNet | None:
+        if not self._fallback_looked:
+            with self._lock:
+                if not self._fallback_looked:
+                    if has_model("detector_fallback"):
+                        _, path = model_entry("detector_fallback")
+                        self._fallback = YuNet(path)
+                    self._fallback_looked = True
+        return self._fallback
 
     @property
     def embedder(self) -> DlibResNet:
@@ -94,6 +111,10 @@ class FaceEngine:
     def detect(self, image: np.ndarray, threshold: float | None = None) -> list[DetectedFace]:
         """Every face in ``image`` (BGR uint8), largest box first."""
         raw = self.detector.detect(image, threshold)
+        if raw.scores.size == 0 and self.fallback_detector is not None:
+            # Last resort (faces CenterFace misses even in its tight-crop
+            # pass); its scores are on its own scale, so its own threshold.
+            raw = self.fallback_detector.detect(image)
         h, w = image.shape[:2]
         faces = []
         for (x1, y1, x2, y2), score, lm in zip(raw.boxes, raw.scores, raw.landmarks):

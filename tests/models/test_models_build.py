@@ -13,7 +13,8 @@ from models import build as mbuild
 from tests.conftest import dataset_file as dataset
 
 REPO = Path(__file__).resolve().parents[2]
-MY_ROLES = {"detector": "centerface.onnx", "embedder": "dlib_resnet.onnx"}
+MY_ROLES = {"detector": "centerface.onnx", "detector_fallback": "yunet.onnx",
+            "embedder": "dlib_resnet.onnx"}
 ENTRY_KEYS = {"file", "sha256", "source", "license", "input", "preprocessing", "outputs",
               "verification"}
 
