@@ -6,6 +6,7 @@ Datasets live in ``../shared/datasets`` relative to the repository root
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ DATASETS = Path(os.environ.get("FRS_DATASETS") or REPO.parent / "shared" / "data
 LFW = DATASETS / "lfw"
 CALTECH = DATASETS / "detection" / "caltech"
 STILLS = DATASETS / "stills"
+UTKFACE = DATASETS / "distractors" / "utkface"
 
 
 def require(path: Path, what: str) -> Path:
@@ -36,6 +38,110 @@ def percentile_ms(samples, q) -> float:
 def print_summary(summary: dict) -> None:
     """The one-line JSON summary every benchmark ends with."""
     print(json.dumps(summary, sort_keys=True), flush=True)
+
+
+# -- the pipeline under test ---------------------------------------------------------
+class Pipeline:
+    """The service's own path (decode, detect, align, embed, calibrated
+    similarity) with a chosen embedder: ``None`` is the default one, else a
+    registered family name (``python -m bench.verify_lfw --embedder NAME``)."""
+
+    def __init__(self, embedder: str | None = None):
+        from chalicelib.vision import get_engine
+        self.engine = get_engine()
+        self.rec = (self.engine.recognizer() if embedder is None
+                    else self.engine.recognizer_of_family(embedder))
+        self.family = self.rec.family_name
+        self.model_id = self.rec.model_id
+
+    def detect(self, image, threshold=None):
+        return self.engine.detect(image, threshold=threshold)
+
+    def embed(self, image, face):
+        return self.rec.embed_many(image, [face])[0]
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.rec.dim
+
+    def similarity(self, cos):
+        return self.rec.similarity(cos)
+
+    def cosine_for_similarity(self, s):
+        return self.rec.cosine_for_similarity(s)
+
+
+def embedder_names() -> list[str]:
+    from chalicelib.vision.registry import EMBEDDERS
+    return sorted(EMBEDDERS)
+
+
+def private_dir(path) -> Path:
+    """A cache directory only its owner can read (it holds face vectors)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+# -- UTKFace -----------------------------------------------------------------------
+RACES = {0: "White", 1: "Black", 2: "East Asian", 3: "Indian", 4: "Others"}
+AGE_BANDS = (("0-12", 0, 12), ("13-17", 13, 17), ("18-60", 18, 60), ("61+", 61, 200))
+
+
+@dataclass
+class Chip:
+    path: Path
+    age: int
+    gender: int
+    race: str
+
+    @property
+    def band(self) -> str:
+        return next(name for name, lo, hi in AGE_BANDS if lo <= self.age <= hi)
+
+
+def utk_chips() -> list[Chip]:
+    """Every UTKFace chip whose name parses as age_gender_race_timestamp."""
+    out = []
+    for p in sorted(require(UTKFACE, "UTKFace chips").glob("*.jpg")):
+        bits = p.name.split("_")
+        try:
+            age, gender, race = int(bits[0]), int(bits[1]), int(bits[2])
+        except (IndexError, ValueError):
+            continue  # a few UTKFace names lack a field
+        if race in RACES:
+            out.append(Chip(p, age, gender, RACES[race]))
+    return out
+
+
+def embed_files(pipeline, paths, cache_dir=None, tag="files", progress=True):
+    """{path: vector or None (no face)} for image files, the face nearest the
+    centre of each; cached per model in ``cache_dir`` when given."""
+    from chalicelib.vision import decode_image
+    cache = None
+    if cache_dir:
+        digest = hashlib.sha1("\n".join(str(p) for p in paths).encode()).hexdigest()[:10]
+        cache = private_dir(cache_dir) / f"{tag}_{pipeline.model_id}_{digest}.npz"
+        if cache.exists():
+            data = np.load(cache, allow_pickle=False)
+            return {Path(p): (v if found else None)
+                    for p, v, found in zip(data["paths"], data["vectors"], data["found"], strict=True)}
+    out = {}
+    t0 = time.time()
+    for i, path in enumerate(paths):
+        image = decode_image(Path(path).read_bytes())
+        face, _ = pick_central_face(pipeline, image)
+        out[Path(path)] = None if face is None else pipeline.embed(image, face)
+        if progress and i % 1000 == 0:
+            print(f"  embedded {i}/{len(paths)} {tag}, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    if cache is not None:
+        dim = pipeline.embedding_dim
+        np.savez(cache, paths=np.array([str(p) for p in paths]),
+                 vectors=np.stack([out[Path(p)] if out[Path(p)] is not None else np.zeros(dim, np.float32)
+                                   for p in paths]),
+                 found=np.array([out[Path(p)] is not None for p in paths]))
+    return out
 
 
 # -- LFW ---------------------------------------------------------------------------
@@ -96,10 +202,11 @@ def embed_lfw_images(engine, keys, progress=True, cache_dir=None):
     from chalicelib.vision import decode_image
     cache = None
     if cache_dir:
-        cache = Path(cache_dir) / f"lfw_vectors_{engine.model_id}.npz"
+        cache = private_dir(cache_dir) / f"lfw_vectors_{engine.model_id}.npz"
         if cache.exists():
             data = np.load(cache, allow_pickle=False)
-            stored = {(n, int(i)): v for n, i, v in zip(data["names"], data["nums"], data["vectors"])}
+            stored = {(n, int(i)): v for n, i, v in zip(data["names"], data["nums"], data["vectors"],
+                                                              strict=True)}
             if all(k in stored for k in keys):
                 counts = json.loads(str(data["counts"]))
                 return {k: (None if not np.any(stored[k]) else stored[k]) for k in keys}, counts
@@ -113,10 +220,10 @@ def embed_lfw_images(engine, keys, progress=True, cache_dir=None):
         if progress and i % 1000 == 0:
             print(f"  embedded {i}/{len(keys)} images, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         dim = engine.embedding_dim
         np.savez(cache, names=np.array([k[0] for k in keys]), nums=np.array([k[1] for k in keys]),
-                 vectors=np.stack([out[k] if out[k] is not None else np.zeros(dim, np.float32) for k in keys]),
+                 vectors=np.stack([out[k] if out[k] is not None else np.zeros(dim, np.float32)
+                                   for k in keys]),
                  counts=json.dumps(counts))
     return out, counts
 

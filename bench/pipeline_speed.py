@@ -9,7 +9,8 @@ people laid out on a canvas of that size. Each image is JPEG-encoded once;
 every run then times, per stage:
 
 - ours: decode (``decode_image``), detect (CenterFace), align (5-point
-  similarity warp, all faces), embed (dlib ResNet ONNX, all faces);
+  similarity warp, all faces), embed (the default embedder, SFace, or
+  ``--embedder NAME``; all faces);
 - face_recognition 1.3.0 (dlib HOG detector with its default one upsample,
   5-point shape predictor + face chip, the same ResNet through dlib):
   decode (PIL, as ``load_image_file``), detect (``face_locations``),
@@ -32,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from bench._common import LFW, STILLS, percentile_ms, print_summary, require
+from bench._common import LFW, STILLS, Pipeline, percentile_ms, print_summary, require
 
 FIVE_PEOPLE = ["Aaron_Eckhart_0001", "Colin_Powell_0001", "Serena_Williams_0001",
                "Hugo_Chavez_0001", "Gloria_Macapagal_Arroyo_0001"]
@@ -91,10 +92,10 @@ def time_ours(engine, data, runs):
         t1 = time.perf_counter()
         faces = engine.detect(image)
         t2 = time.perf_counter()
-        chips = [engine.align(image, f) for f in faces]
+        chips = [engine.rec.align(image, f) for f in faces]
         t3 = time.perf_counter()
         if chips:
-            engine.embedder.embed_chips(chips)
+            engine.rec.embedder.embed_chips(chips)
         t4 = time.perf_counter()
         record(st, c0, t0, t1, t2, t3, t4)
         faces_found = len(faces)
@@ -143,9 +144,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-baseline", action="store_true", help="skip face_recognition")
+    ap.add_argument("--embedder", help="registered embedder family (default: the service's default)")
     args = ap.parse_args()
-    from chalicelib.vision import decode_image, get_engine
-    engine = get_engine()
+    from chalicelib.vision import decode_image
+    engine = Pipeline(args.embedder)
     images = test_images()
     # Load both models before timing.
     warm = decode_image(images["640x480_1face"][0])
@@ -170,7 +172,8 @@ def main() -> None:
                                            / row["ours"]["total_cpu"]["p50"], 2)
             line += (f" | face_recognition {n_theirs} faces, total p50 "
                      f"{row['face_recognition']['total']['p50']} ms -> {row['speedup_total_p50']}x "
-                     f"(cpu {row['ours']['total_cpu']['p50']} vs {row['face_recognition']['total_cpu']['p50']} ms "
+                     f"(cpu {row['ours']['total_cpu']['p50']} vs "
+                     f"{row['face_recognition']['total_cpu']['p50']} ms "
                      f"-> {row['speedup_cpu_p50']}x)")
         print(line, flush=True)
         result[key] = row

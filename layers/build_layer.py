@@ -238,8 +238,14 @@ def build_models(src: Path, out: Path) -> tuple[int, list[str]]:
         # deploy/package.py ships models/calibration.json in the function zip.
         log("warning: no similarity calibration (models/calibration.json or manifest): "
             "compare/search would answer FRS.0018")
-    used = roles_used_by_code()
-    # Optional builds (e.g. `make models-int8`) no code selects are dead weight on Lambda.
+    # Every built embedder and detector is kept: the engine picks a face set's
+    # embedder by the model id the set recorded (chalicelib/vision/engine.py),
+    # so e.g. the dlib embedder of sets made before SFace is loaded by no
+    # literal role name but must ship. Optional builds (`make models-int8`)
+    # that nothing records or selects stay dead weight on Lambda.
+    used = roles_used_by_code() | {
+        r for r, e in data.get("models", {}).items()
+        if e.get("kind") in ("embedder", "detector") and not r.endswith("_int8")}
     left_out = sorted(r for r in data.get("models", {}) if r not in used)
     data["models"] = {r: e for r, e in data.get("models", {}).items() if r in used}
     for name, entry in data["models"].items():
@@ -310,7 +316,8 @@ else:
     eng = get_engine()
     image = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
     out["engine_detect_count"] = len(eng.detect(image))
-    chip = rng.integers(0, 255, (150, 150, 3), dtype=np.uint8)
+    side = eng.embedder.size
+    chip = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
     out["engine_embedding"] = [round(float(x), 6) for x in eng.embedder.embed_chips([chip])[0]]
 # Video: the compressed FFmpeg is unpacked (FRS_FFMPEG_XZ) and decodes a
 # clip it made itself (lavfi test source, H.264 in MP4).

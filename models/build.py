@@ -25,7 +25,7 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CONVERTERS = ["centerface", "yunet", "dlib_resnet", "mediapipe"]
+CONVERTERS = ["centerface", "yunet", "sface", "dlib_resnet", "mediapipe"]
 # Built only when asked for (--opt-in NAME or FRS_OPT_IN_MODELS=NAME,...):
 # weights of unclear provenance are a choice the user makes, never a default.
 OPT_IN_CONVERTERS = ["passive_liveness"]

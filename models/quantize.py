@@ -236,9 +236,9 @@ def run(out_path: Path, n_calib: int = 400, n_eval: int = 200, method: str = "mi
         exclude_ends: bool = True, runs: int = 30, ref=None, lfw_folds: int = 0) -> dict:
     mdir = mbuild.model_dir()
     manifest = mbuild.load_manifest(mdir)
-    if "embedder" not in manifest["models"]:
+    if "embedder_dlib" not in manifest["models"]:
         raise RuntimeError("no fp32 embedder; run `python -m models.build` first")
-    fp32 = mdir / manifest["models"]["embedder"]["file"]
+    fp32 = mdir / manifest["models"]["embedder_dlib"]["file"]
     if not UTK.is_dir():
         raise RuntimeError(f"{UTK} is absent: no calibration faces")
     ref = ref if ref is not None else _dlib_ref()
@@ -275,7 +275,7 @@ def build_int8(out: Path, models: dict, cache: Path | None = None, force: bool =
     """Hook for ``python -m models.build --int8``: (re)make the int8 embedder
     when missing or stale and answer its manifest entry."""
     target = out / INT8_FILE
-    fp32_sha = models["embedder"]["sha256"]
+    fp32_sha = models["embedder_dlib"]["sha256"]
     old = models.get("embedder_int8")
     if (not force and old and target.exists() and old.get("from_sha256") == fp32_sha
             and old.get("recipe") == RECIPE and old.get("sha256") == mbuild.sha256_file(target)):
@@ -284,10 +284,10 @@ def build_int8(out: Path, models: dict, cache: Path | None = None, force: bool =
     mbuild.log("int8 embedder: quantising (needs ../shared/datasets; a few minutes) ...")
     res = run(target)
     mbuild.log(f"int8 embedder: {json.dumps(res)}")
-    entry = dict(models["embedder"])
+    entry = dict(models["embedder_dlib"])
     entry.update({"file": INT8_FILE, "from_sha256": fp32_sha, "recipe": RECIPE, "quantisation": res,
                   "verification": {"drift_vs_fp32": res["drift_vs_fp32_heldout"]},
-                  "note": "optional; fp32 'embedder' stays the default"})
+                  "note": "optional; fp32 'embedder_dlib' stays"})
     entry.pop("build", None)
     return entry
 

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = mbuild.model_dir()
     manifest = mbuild.load_manifest(out)
-    entry = manifest["models"].get("embedder")
+    entry = manifest["models"].get("embedder_dlib")
     if not entry:
         print("no embedder in the manifest; run `python -m models.build` first", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ listings never contain secrets.
   key create --project ID [--description TEXT]       key list [--project ID]
   key rotate --ak AK   (new pair, old one revoked)   key revoke --ak AK
   token-key rotate     (every issued token stops working)
+  face-set list --project ID   (each set's size and the embedding model that made its vectors)
 
 Without ``--password`` a strong password is generated and printed once; the
 environment variable FRS_ADMIN_PASSWORD is read first, so that a password
@@ -69,7 +70,33 @@ def _parser() -> argparse.ArgumentParser:
 
     tk = sub.add_parser("token-key").add_subparsers(dest="verb", required=True)
     tk.add_parser("rotate")
+
+    fs = sub.add_parser("face-set").add_subparsers(dest="verb", required=True)
+    fs.add_parser("list").add_argument("--project", required=True)
     return p
+
+
+def _face_sets(project_id: str) -> list:
+    """Each face set of a project with the model that made its vectors: the
+    family when this installation has that model ("" = made before sets
+    recorded their model, i.e. by dlib), else "not built here" (its adds
+    and searches answer FRS.0018 until its faces are re-enrolled)."""
+    from chalicelib.errors import FrsError
+    from chalicelib.store import get_store as face_store
+    from chalicelib.vision import get_engine
+    engine = get_engine()
+    default = engine.model_id
+    out = []
+    for info in face_store().list_face_sets(project_id):
+        try:
+            family = engine.recognizer_family(info.embedding_model)
+        except FrsError:
+            family = "not built here"
+        out.append({"face_set_name": info.face_set_name, "face_set_id": info.face_set_id,
+                    "face_number": info.face_number, "face_set_capacity": info.face_set_capacity,
+                    "embedding_model": info.embedding_model or "(unrecorded: dlib)",
+                    "embedder_family": family, "default_model": info.embedding_model == default})
+    return out
 
 
 def _project(args: argparse.Namespace, store: CredentialStore) -> dict | list:
@@ -129,6 +156,8 @@ def run(argv: list[str]) -> dict | list:
             return _key(args, store)
         case ("token-key", "rotate"):
             return store.rotate_signing_key()
+        case ("face-set", "list"):
+            return _face_sets(args.project)
     raise AssertionError("unreachable")
 
 

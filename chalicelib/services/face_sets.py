@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.config import settings
@@ -13,6 +14,9 @@ from chalicelib.services.fields import parse_schema, schema_json
 from chalicelib.services.params import get_int, get_json, get_str, parse_int_text
 from chalicelib.store import get_store
 from chalicelib.store.base import FaceSetInfo
+
+if TYPE_CHECKING:
+    from chalicelib.vision.engine import Recognizer
 
 log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -39,20 +43,16 @@ def engine_model_id() -> str:
     return engine().model_id
 
 
-def check_model(info: FaceSetInfo) -> None:
-    """Refuse to store vectors into, or compare a query with, a face set whose
-    vectors another embedding model produced: the scores would be meaningless,
-    and without the images (never kept) the faces cannot be re-embedded. A set
-    created before the model was recorded ("") is accepted: its model is
-    unknown. Called before any image work."""
-    if not info.embedding_model:
-        return
-    running = engine_model_id()
-    if info.embedding_model != running:
-        raise FrsError(errors.INTERNAL,
-                       f"Face set '{info.face_set_name}' holds features of model "
-                       f"{info.embedding_model}; this service runs model {running}. Re-enrol its "
-                       "faces (FRS cannot re-extract them: images are not kept).")
+def recognizer_for(info: FaceSetInfo) -> Recognizer:
+    """The recogniser that made the set's vectors: new vectors for the set
+    and the query compared with it must come from the same model, or the
+    scores would be meaningless (and without the images, never kept, the
+    faces cannot be re-embedded). A set made under an older default keeps
+    its model after an upgrade; a set created before sets recorded their
+    model ("") was made by dlib. FRS.0018 when that model is not built here.
+    Called before any image work; loads no model until it is used."""
+    from chalicelib.services.detection import engine
+    return engine().recognizer(info.embedding_model)
 
 
 def info_json(info: FaceSetInfo) -> dict:

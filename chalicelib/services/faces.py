@@ -7,8 +7,8 @@ from chalicelib import errors
 from chalicelib.errors import FrsError
 from chalicelib.query.parse import BUILTIN_FIELDS, Match, coerce_value, parse_filter
 from chalicelib.services import ids
-from chalicelib.services.detection import engine, faces_in
-from chalicelib.services.face_sets import check_model, check_name
+from chalicelib.services.detection import faces_in
+from chalicelib.services.face_sets import check_name, recognizer_for
 from chalicelib.services.fields import check_values
 from chalicelib.services.params import get_bool, get_int, get_json, get_str
 from chalicelib.store import get_store
@@ -34,13 +34,13 @@ def add(project_id: str, name: str, payload: dict, form: bool = False) -> dict:
     external_image_id = _external_image_id(payload) or ids.external_image_id()
     fields = check_values(get_json(payload, "external_fields", dict, form=form), info.external_fields)
     single = get_bool(payload, "single", form=form, default=False)
-    check_model(info)  # before decoding, detecting or embedding anything
+    recognizer = recognizer_for(info)  # before decoding, detecting or embedding anything
     image, detected = faces_in(payload)
     if not detected:
         raise FrsError(errors.ADD_NO_FACE, "Detect no face, can not add it to face set.")
     if single:
         detected = detected[:1]
-    vectors = engine().embed_many(image, detected)  # one batched network run
+    vectors = recognizer.embed_many(image, detected)  # one batched network run
     records = [FaceRecord(face_id=ids.face_id(), external_image_id=external_image_id,
                           bounding_box=f.bounding_box(), external_fields=dict(fields),
                           vector=v) for f, v in zip(detected, vectors, strict=True)]

@@ -5,8 +5,8 @@ from chalicelib import errors
 from chalicelib.errors import FrsError
 from chalicelib.query.ast import NUMERIC_TYPES
 from chalicelib.query.parse import parse_filter
-from chalicelib.services.detection import engine, faces_in
-from chalicelib.services.face_sets import check_model, check_name
+from chalicelib.services.detection import faces_in
+from chalicelib.services.face_sets import check_name, recognizer_for
 from chalicelib.services.media import present
 from chalicelib.services.params import get_float, get_int, get_json, get_str
 from chalicelib.store import get_store
@@ -58,10 +58,8 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
     text = get_str(payload, "filter")
     where = parse_filter(text, schema) if text is not None else None
     face_id = get_str(payload, "face_id")
-    # Also for a search by face_id: its vector and the set's are of one model,
-    # but the similarity calibration is the running model's.
-    check_model(info)
-    eng = engine()
+    # Also for a search by face_id: the similarity map is the set's model's.
+    rec = recognizer_for(info)
     if face_id is not None and not present(payload, "image"):
         stored = store.get_face(project_id, name, face_id, with_vector=True)
         if stored is None:
@@ -72,8 +70,8 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
         image, faces = faces_in(payload)
         if not faces:
             raise FrsError(errors.SEARCH_NO_FACE, "No face is detected. Failed to search the face.")
-        vector = eng.embed(image, faces[0])
-    min_score = float(eng.cosine_for_similarity(threshold)) if threshold > 0 else None
+        vector = rec.embed_many(image, faces[:1])[0]
+    min_score = float(rec.cosine_for_similarity(threshold)) if threshold > 0 else None
     hits = store.search(project_id, name, vector, top_n, min_score, where, sort)
     out = []
     for hit in hits:
@@ -81,7 +79,7 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
         if return_fields is not None:
             fields = {k: fields[k] for k in return_fields if k in fields}
         out.append({"bounding_box": hit.face.bounding_box,
-                    "similarity": float(eng.similarity(hit.score)),
+                    "similarity": float(rec.similarity(hit.score)),
                     "external_image_id": hit.face.external_image_id,
                     "external_fields": fields, "face_id": hit.face.face_id})
     return {"faces": out}

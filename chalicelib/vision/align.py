@@ -42,7 +42,8 @@ def warp_chip(image: np.ndarray, landmarks: np.ndarray, template: np.ndarray,
     return pixels.warp_affine(image, m, size, border="constant")
 
 
-def _preshrink(image, m, size, scale):
+def _preshrink(image: np.ndarray, m: np.ndarray, size: tuple[int, int],
+               scale: float) -> tuple[np.ndarray, np.ndarray]:
     inv = pixels.invert_affine(m)
     w, h = size
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], dtype=np.float64) @ inv.T

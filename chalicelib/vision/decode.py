@@ -74,8 +74,8 @@ def decode_image(data: bytes) -> np.ndarray:
     check_resolution(*img.size)
     try:
         img.load()  # raises on truncated or corrupt pixel data
-        img = ImageOps.exif_transpose(img)
-        rgb = _to_rgb(img)
+        upright = ImageOps.exif_transpose(img)
+        rgb = _to_rgb(upright)
     except FrsError:
         raise
     except Exception as exc:

@@ -9,12 +9,16 @@ px (~10 ms at 427x320 instead of ~30 ms at 640x480 on two cores), which
 keeps faces of FRS's minimum size (80 px) at >= 24 px; small pictures are
 upscaled up to 2x. Only when that pass finds nothing does a second pass run
 at the image's own resolution (long side capped at 1280) for small faces.
+When both find nothing, a last pass sees the image framed by a black
+border (TIGHT_CROP_PAD per side): a face that fills the whole frame (a
+tight crop, forehead or chin cut off) is otherwise often missed.
 A face found small in the coarse pass is re-detected on a crop at that
 resolution, so its box and landmarks are as sharp as a full pass's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +26,9 @@ from chalicelib.inference.sessions import create_session
 from chalicelib.vision import pixels
 
 STRIDE = 4
+
+# Border per side, as a fraction of that side, for the tight-crop pass.
+TIGHT_CROP_PAD = 0.5
 
 
 @dataclass
@@ -50,7 +57,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
 
 
 class CenterFace:
-    def __init__(self, model_path, score_threshold: float = 0.5, nms_iou: float = 0.3,
+    def __init__(self, model_path: str | Path, score_threshold: float = 0.5, nms_iou: float = 0.3,
                  max_side: int = 1280, min_side: int = 320):
         self.session = create_session(model_path)
         self.input_name = self.session.get_inputs()[0].name
@@ -78,7 +85,8 @@ class CenterFace:
         return det
 
     @staticmethod
-    def decode(heat, size, offset, lms, threshold) -> RawDetection:
+    def decode(heat: np.ndarray, size: np.ndarray, offset: np.ndarray, lms: np.ndarray,
+               threshold: float) -> RawDetection:
         ys, xs = np.nonzero(heat > threshold)
         scores = heat[ys, xs].astype(np.float32)
         bh = np.exp(size[0, ys, xs]) * STRIDE
@@ -115,6 +123,8 @@ class CenterFace:
         fine = self.fine_scale(h, w)
         if det.scores.size == 0 and fine > coarse * 1.25:
             det = self.run_at_scale(image_bgr, fine, thr)
+        if det.scores.size == 0:
+            det = self.detect_tight_crop(image_bgr, thr)
         if det.scores.size:
             keep = nms(det.boxes, det.scores, self.nms_iou)
             det = RawDetection(det.boxes[keep], det.scores[keep], det.landmarks[keep])
@@ -122,7 +132,34 @@ class CenterFace:
                 self.refine_small(image_bgr, det, coarse, fine, thr)
         return det
 
-    def refine_small(self, image_bgr, det: RawDetection, coarse: float, fine: float, thr: float):
+    def detect_tight_crop(self, image_bgr: np.ndarray, thr: float) -> RawDetection:
+        """Last resort when no pass found a face: the image framed by a
+        black border of TIGHT_CROP_PAD x its width/height per side, seen at
+        the framed image's coarse scale. A face filling the frame (a tight
+        crop: chin or forehead cut off) then has the context CenterFace
+        was trained with. The image is resized first and framed after, so
+        the border costs no resizing. Boxes and landmarks come back in the
+        original pixels, boxes clipped to the image."""
+        h, w = image_bgr.shape[:2]
+        scale = self.coarse_scale(round(h * (1 + 2 * TIGHT_CROP_PAD)),
+                                  round(w * (1 + 2 * TIGHT_CROP_PAD)))
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        small = image_bgr if (nw, nh) == (w, h) else pixels.resize(
+            image_bgr, (nw, nh), interpolation="area" if scale < 1 else "linear")
+        px, py = round(nw * TIGHT_CROP_PAD), round(nh * TIGHT_CROP_PAD)
+        framed = np.zeros((nh + 2 * py, nw + 2 * px) + image_bgr.shape[2:], image_bgr.dtype)
+        framed[py:py + nh, px:px + nw] = small
+        det = self.run_at_scale(framed, 1.0, thr)
+        sx, sy = w / nw, h / nh
+        det.boxes -= np.array([px, py, px, py], dtype=np.float32)
+        det.boxes *= np.array([sx, sy, sx, sy], dtype=np.float32)
+        det.landmarks -= np.array([px, py], dtype=np.float32)
+        det.landmarks *= np.array([sx, sy], dtype=np.float32)
+        np.clip(det.boxes, 0, np.array([w, h, w, h], dtype=np.float32), out=det.boxes)
+        return det
+
+    def refine_small(self, image_bgr: np.ndarray, det: RawDetection, coarse: float, fine: float,
+                     thr: float) -> None:
         """Faces that came out small in the coarse pass get coarse
         landmarks; re-detect each on a crop around it at the fine scale and
         keep the sharper box and landmarks (in place)."""

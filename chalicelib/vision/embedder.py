@@ -1,37 +1,40 @@
-"""The face descriptor: dlib's ResNet (128-d) run as ONNX on an aligned
-150x150 RGB chip, L2-normalised."""
+"""A face descriptor net run as ONNX on a chip aligned to its template,
+L2-normalised. One class serves every embedder family: what differs between
+families (template, chip size, flip averaging) is declared in the family's
+module and the preprocessing in the model's manifest entry."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from chalicelib.inference.sessions import create_session
 from chalicelib.vision.align import warp_chip
 
-# Where CenterFace's five points (left eye, right eye, nose tip, left and
-# right mouth corner as seen in the image) fall in dlib's 150x150 face chip
-# (get_face_chip, padding 0.25): median over 1,920 LFW faces mapped with
-# dlib's own HOG + 5-point chip geometry, made mirror-symmetric about the
-# chip's centre column so a flipped chip is the aligned mirrored face.
-DLIB_CHIP_TEMPLATE = np.array(
-    [[46.45, 46.75], [102.55, 46.75], [74.5, 78.4], [51.0, 103.55], [98.0, 103.55]],
-    dtype=np.float32)
+
+@dataclass(frozen=True)
+class EmbedderFamily:
+    """What the registry knows of one embedder family."""
+    name: str
+    template: np.ndarray   # (5, 2) landmark positions in the chip, image order
+    chip_size: int         # the chip side the template is given for
+    flip_tta: bool = False  # average the descriptor of the chip and its mirror
 
 
-class DlibResNet:
-    def __init__(self, entry: dict, model_path, template: np.ndarray = DLIB_CHIP_TEMPLATE,
-                 flip_tta: bool = False):
+class ChipEmbedder:
+    def __init__(self, family: EmbedderFamily, entry: dict, model_path: Path | str):
+        self.family = family
         self.session = create_session(model_path)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         spec = entry.get("input", {})
         pre = entry.get("preprocessing", {})
-        layout = str(spec.get("layout", "NCHW")).upper()
-        self.nhwc = layout == "NHWC"
+        self.nhwc = str(spec.get("layout", "NCHW")).upper() == "NHWC"
         shape = inp.shape
-        self.size = int(shape[2] if not self.nhwc else shape[1]) if isinstance(
-            shape[2], int) else 150
+        side = shape[1] if self.nhwc else shape[2]
+        self.size = int(side) if isinstance(side, int) else family.chip_size
         self.rgb = str(spec.get("color", pre.get("color", "RGB"))).upper() == "RGB"
         if pre.get("in_graph"):
             # The graph normalises itself; feed raw 0-255 pixels.
@@ -42,10 +45,10 @@ class DlibResNet:
                 self.std = np.asarray(pre["std"], np.float32) * np.ones(3, np.float32)
             else:
                 self.std = np.full(3, 1.0 / float(pre.get("scale", 1.0)), np.float32)
-        # Fixed batch dim in the graph means one chip per run.
+        # A fixed batch dim in the graph means one chip per run.
         self.batchable = not isinstance(shape[0], int)
-        self.template = np.asarray(template, np.float32) * (self.size / 150.0)
-        self.flip_tta = flip_tta
+        self.template = np.asarray(family.template, np.float32) * (self.size / family.chip_size)
+        self.flip_tta = family.flip_tta
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def recipe_id(self) -> str:
@@ -53,8 +56,7 @@ class DlibResNet:
         return recipe_tag(self.template, self.flip_tta)
 
     @staticmethod
-    def declared_recipe_id(entry: dict, template: np.ndarray = DLIB_CHIP_TEMPLATE,
-                           flip_tta: bool = False) -> str:
+    def declared_recipe_id(family: EmbedderFamily, entry: dict) -> str:
         """``recipe_id()`` from the manifest entry alone, without creating a
         session: the chip size is the input shape the manifest declares (the
         graph's own shape is what a loaded embedder uses; they agree for every
@@ -63,8 +65,9 @@ class DlibResNet:
         shape = spec.get("shape") or []
         nhwc = str(spec.get("layout", "NCHW")).upper() == "NHWC"
         dim = shape[1 if nhwc else 2] if len(shape) >= 3 else None
-        size = int(dim) if isinstance(dim, int) else 150
-        return recipe_tag(np.asarray(template, np.float32) * (size / 150.0), flip_tta)
+        size = int(dim) if isinstance(dim, int) else family.chip_size
+        template = np.asarray(family.template, np.float32) * (size / family.chip_size)
+        return recipe_tag(template, family.flip_tta)
 
     def chip(self, image_bgr: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """The aligned BGR chip for one face."""

@@ -1,22 +1,34 @@
 """The face engine: detection, alignment + embedding and calibrated
 similarity behind one object per process. Each model loads on first use,
-so a detect-only request never loads the embedder."""
+so a detect-only request never loads an embedder.
+
+Vectors are comparable only when one recogniser (embedder weights +
+alignment recipe + similarity map) made them. The default recogniser is the
+manifest's ``embedder``; a face set made by another one keeps using it
+(``recognizer(model_id)``), so an upgrade never breaks a set.
+"""
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from chalicelib.inference.manifest import has_model, load_manifest, model_entry, short_id
+from chalicelib.errors import INTERNAL, FrsError
+from chalicelib.inference.manifest import has_model, load_manifest, model_dir, model_entry, short_id
 from chalicelib.lazy import Lazy
+from chalicelib.vision import registry
 from chalicelib.vision.calibration import Calibration, load_calibration
 from chalicelib.vision.detector import CenterFace
-from chalicelib.vision.embedder import DlibResNet
+from chalicelib.vision.embedder import ChipEmbedder, EmbedderFamily
 from chalicelib.vision.yunet import YuNet
 
 log = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDER = "embedder"  # the manifest role of the default recogniser
 
 
 @dataclass
@@ -30,19 +42,65 @@ class DetectedFace:
         return {"top_left_x": int(x), "top_left_y": int(y), "width": int(w), "height": int(h)}
 
 
-class FaceEngine:
-    # Flip test-time augmentation: averages the descriptor of the chip and
-    # its mirror. Part of the embedding recipe: stored vectors and the
-    # calibration were made with it, so it is fixed, not a per-call option.
-    FLIP_TTA = True
+class Recognizer:
+    """One embedder with its alignment recipe and similarity map."""
 
-    def __init__(self):
+    def __init__(self, role: str, family: EmbedderFamily, entry: dict, path: Path):
+        self.role, self.family_name = role, family.name
+        self.embedder = ChipEmbedder(family, entry, path)
+        self.model_id = short_id(entry, path) + "+" + self.embedder.recipe_id()
+        self._calibration: Calibration | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            with self._lock:
+                if self._calibration is None:
+                    try:
+                        manifest: dict | None = load_manifest()
+                    except FrsError:
+                        manifest = None
+                    calibration = load_calibration(self.family_name, manifest)
+                    fitted_for = calibration.info.get("recipe", {}).get("model")
+                    if fitted_for and fitted_for != self.model_id:
+                        # Thresholds would silently mean something else.
+                        log.warning("similarity calibration was fitted for %s but the engine runs %s; "
+                                    "rerun bench/fit_calibration.py", fitted_for, self.model_id)
+                    self._calibration = calibration
+        return self._calibration
+
+    @property
+    def dim(self) -> int:
+        return self.embedder.dim
+
+    def align(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        return self.embedder.chip(image, face.landmarks)
+
+    def embed_many(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embedder.embed_chips([self.align(image, f) for f in faces])
+
+    def similarity(self, cos: Any) -> Any:
+        return self.calibration.similarity(cos)
+
+    def cosine_for_similarity(self, s: Any) -> Any:
+        return self.calibration.cosine_for_similarity(s)
+
+
+def declared_model_id(role: str, entry: dict, path: Path) -> str:
+    """A recogniser's ``model_id`` from its manifest entry alone (no model load)."""
+    family = registry.EMBEDDERS[registry.family_of(role, entry)]
+    return short_id(entry, path) + "+" + ChipEmbedder.declared_recipe_id(family, entry)
+
+
+class FaceEngine:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._detector: CenterFace | None = None
-        self._embedder: DlibResNet | None = None
-        self._embedder_id: str | None = None
-        self._declared_id: str | None = None
-        self._calibration: Calibration | None = None
+        self._recognizers: dict[str, Recognizer] = {}
+        self._declared: dict[str, str] | None = None
 
     # -- lazy model loading ----------------------------------------------------
     @property
@@ -50,8 +108,9 @@ class FaceEngine:
         if self._detector is None:
             with self._lock:
                 if self._detector is None:
-                    _, path = model_entry("detector")
-                    self._detector = CenterFace(path)
+                    entry, path = model_entry("detector")
+                    make = registry.DETECTORS[registry.family_of("detector", entry)]
+                    self._detector = make(path)
         return self._detector
 
     # The fallback detector (manifest role detector_fallback, when built):
@@ -65,47 +124,81 @@ class FaceEngine:
             with self._lock:
                 if not self._fallback_looked:
                     if has_model("detector_fallback"):
-                        _, path = model_entry("detector_fallback")
-                        self._fallback = YuNet(path)
+                        entry, path = model_entry("detector_fallback")
+                        make = registry.DETECTORS[registry.family_of("detector_fallback", entry)]
+                        self._fallback = make(path)
                     self._fallback_looked = True
         return self._fallback
 
-    @property
-    def embedder(self) -> DlibResNet:
-        if self._embedder is None:
+    def declared_ids(self) -> dict[str, str]:
+        """Manifest role -> model_id of every built embedder (no model load)."""
+        if self._declared is None:
+            out = {}
+            for role, entry in load_manifest()["models"].items():
+                if not registry.is_embedder(role, entry):
+                    continue
+                if registry.family_of(role, entry) not in registry.EMBEDDERS:
+                    continue
+                path = model_dir() / entry["file"]
+                if path.is_file():
+                    out[role] = declared_model_id(role, entry, path)
+            self._declared = out
+        return self._declared
+
+    def _load(self, role: str) -> Recognizer:
+        rec = self._recognizers.get(role)
+        if rec is None:
             with self._lock:
-                if self._embedder is None:
-                    entry, path = model_entry("embedder")
-                    embedder = DlibResNet(entry, path, flip_tta=self.FLIP_TTA)
-                    # Vectors are comparable only under the same weights
-                    # and the same alignment/augmentation recipe.
-                    self._embedder_id = short_id(entry, path) + "+" + embedder.recipe_id()
-                    declared = self._declared_model_id(entry, path)
-                    if declared != self._embedder_id:
+                rec = self._recognizers.get(role)
+                if rec is None:
+                    entry, path = model_entry(role)
+                    family = registry.EMBEDDERS[registry.family_of(role, entry)]
+                    rec = Recognizer(role, family, entry, path)
+                    declared = declared_model_id(role, entry, path)
+                    if declared != rec.model_id:
                         # Face sets are created with the declared id (no load).
                         log.warning("embedder %s differs from the id its manifest declares (%s); "
-                                    "check the manifest's input shape", self._embedder_id,
-                                    declared)
-                    self._embedder = embedder
-        return self._embedder
+                                    "check the manifest's input shape", rec.model_id, declared)
+                    self._recognizers[role] = rec
+        return rec
 
-    @property
-    def calibration(self) -> Calibration:
-        if self._calibration is None:
-            with self._lock:
-                if self._calibration is None:
-                    try:
-                        manifest = load_manifest()
-                    except Exception:
-                        manifest = None
-                    calibration = load_calibration(manifest)
-                    fitted_for = calibration.info.get("recipe", {}).get("model")
-                    if fitted_for and self._embedder_id and fitted_for != self._embedder_id:
-                        # Thresholds would silently mean something else.
-                        log.warning("similarity calibration was fitted for %s but the engine runs %s; "
-                                    "rerun bench/fit_calibration.py", fitted_for, self._embedder_id)
-                    self._calibration = calibration
-        return self._calibration
+    def recognizer(self, model_id: str | None = None) -> Recognizer:
+        """The recogniser that made vectors of ``model_id``: None is the
+        default; "" (a face set made before sets recorded their model) is the
+        legacy dlib one. FRS.0018 when that model is not built here."""
+        if model_id is None:
+            return self._load(DEFAULT_EMBEDDER)
+        ids = self.declared_ids()
+        if model_id == "":
+            for role, entry in load_manifest()["models"].items():
+                if role in ids and registry.family_of(role, entry) == registry.LEGACY_EMBEDDER:
+                    return self._load(role)
+            raise FrsError(INTERNAL, "This face set was made by the dlib embedder, which is not "
+                                     "built here; run `make models`.")
+        for role, mid in ids.items():
+            if mid == model_id:
+                return self._load(role)
+        raise FrsError(INTERNAL, f"This face set holds features of model {model_id}, which this "
+                                 "service does not have; re-enrol its faces (images are not kept).")
+
+    def recognizer_family(self, model_id: str) -> str:
+        """The family of the recogniser for ``model_id`` without loading it
+        (FRS.0018 as ``recognizer`` when that model is not built here)."""
+        models = load_manifest()["models"]
+        ids = self.declared_ids()
+        if model_id == "":
+            if any(registry.family_of(r, models[r]) == registry.LEGACY_EMBEDDER for r in ids):
+                return registry.LEGACY_EMBEDDER
+        for role, mid in ids.items():
+            if mid == model_id:
+                return registry.family_of(role, models[role])
+        raise FrsError(INTERNAL, f"Model {model_id or '(dlib)'} is not built here.")
+
+    def recognizer_of_family(self, family: str) -> Recognizer:
+        for role, entry in load_manifest()["models"].items():
+            if role in self.declared_ids() and registry.family_of(role, entry) == family:
+                return self._load(role)
+        raise FrsError(INTERNAL, f"No {family} embedder is built; run `make models`.")
 
     # -- capabilities ------------------------------------------------------------
     def detect(self, image: np.ndarray, threshold: float | None = None) -> list[DetectedFace]:
@@ -117,7 +210,7 @@ class FaceEngine:
             raw = self.fallback_detector.detect(image)
         h, w = image.shape[:2]
         faces = []
-        for (x1, y1, x2, y2), score, lm in zip(raw.boxes, raw.scores, raw.landmarks):
+        for (x1, y1, x2, y2), score, lm in zip(raw.boxes, raw.scores, raw.landmarks, strict=True):
             x, y = int(round(max(0.0, x1))), int(round(max(0.0, y1)))
             right, bottom = int(round(min(float(w), x2))), int(round(min(float(h), y2)))
             if right - x < 1 or bottom - y < 1:
@@ -127,45 +220,62 @@ class FaceEngine:
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return faces
 
+    # The default recogniser's capabilities (face-compare, new face sets).
+    @property
+    def embedder(self) -> ChipEmbedder:
+        return self.recognizer().embedder
+
+    @property
+    def _embedder(self) -> ChipEmbedder | None:
+        """The default embedder if loaded (tests check what a request loads)."""
+        rec = self._recognizers.get(DEFAULT_EMBEDDER)
+        return rec.embedder if rec else None
+
+    @property
+    def _embedder_id(self) -> str | None:
+        rec = self._recognizers.get(DEFAULT_EMBEDDER)
+        return rec.model_id if rec else None
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.recognizer().calibration
+
     def align(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
-        """The aligned chip the embedder sees (BGR)."""
-        return self.embedder.chip(image, face.landmarks)
+        """The aligned chip the default embedder sees (BGR)."""
+        return self.recognizer().align(image, face)
 
     def embed(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
         """(D,) float32 L2-normalised descriptor of one detected face."""
         return self.embed_many(image, [face])[0]
 
     def embed_many(self, image: np.ndarray, faces: list[DetectedFace]) -> np.ndarray:
-        if not faces:
-            return np.zeros((0, self.embedding_dim), np.float32)
-        chips = [self.align(image, f) for f in faces]
-        return self.embedder.embed_chips(chips)
+        return self.recognizer().embed_many(image, faces)
 
     @property
     def embedding_dim(self) -> int:
-        return self.embedder.dim
+        return self.recognizer().dim
 
     @property
     def model_id(self) -> str:
-        """What the vectors this engine produces are comparable with: embedder
+        """What the default recogniser's vectors are comparable with: embedder
         weights (manifest sha256) + alignment/augmentation recipe. Answered
         from the manifest without loading the model, so recording it on a new
         face set or checking a set against it costs no model load; once the
         embedder is loaded, the id computed from the loaded model."""
-        if self._embedder_id is not None:
-            return self._embedder_id
-        if self._declared_id is None:
-            self._declared_id = self._declared_model_id(*model_entry("embedder"))
-        return self._declared_id
+        rec = self._recognizers.get(DEFAULT_EMBEDDER)
+        if rec is not None:
+            return rec.model_id
+        ids = self.declared_ids()
+        if DEFAULT_EMBEDDER not in ids:
+            model_entry(DEFAULT_EMBEDDER)  # FRS.0018 saying what to build
+            raise FrsError(INTERNAL, "The default embedder's family is not registered.")
+        return ids[DEFAULT_EMBEDDER]
 
-    def _declared_model_id(self, entry: dict, path) -> str:
-        return short_id(entry, path) + "+" + DlibResNet.declared_recipe_id(entry, flip_tta=self.FLIP_TTA)
+    def similarity(self, cos: Any) -> Any:
+        return self.recognizer().similarity(cos)
 
-    def similarity(self, cos):
-        return self.calibration.similarity(cos)
-
-    def cosine_for_similarity(self, s):
-        return self.calibration.cosine_for_similarity(s)
+    def cosine_for_similarity(self, s: Any) -> Any:
+        return self.recognizer().cosine_for_similarity(s)
 
 
 _engine: Lazy[FaceEngine] = Lazy(FaceEngine)

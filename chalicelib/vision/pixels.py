@@ -53,36 +53,10 @@ def warp_affine(image: np.ndarray, m: np.ndarray, size: tuple[int, int],
     out = np.empty((h, w, ch), src.dtype)
     if not out.size:
         return out[:, :, 0] if grey else out
-    # Work on the part of the image the chip can touch (an affine map's
-    # extremes are at the corners), framed by two pixels holding the border
-    # rule. A source point's top-left neighbour clamped to the frame's first
-    # or second-to-last pixel then has the value the border rule gives it
-    # (black, or the edge pixel), and so does each of its other three
-    # neighbours: those sit at fixed offsets (+1, +row, +row + 1) from it in
-    # the flat framed part, so one index array serves all four gathers.
-    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], float) @ inv.T
-    lo_x, lo_y = np.clip(np.floor(corners.min(0)), 0, [sw - 1, sh - 1]).astype(int)
-    hi_x, hi_y = np.clip(np.floor(corners.max(0)) + 2, [lo_x + 1, lo_y + 1], [sw, sh]).astype(int)
-    part = src[lo_y:hi_y, lo_x:hi_x]
-    if border == "constant":  # as np.pad, which takes ~4x longer for this
-        framed = np.zeros((part.shape[0] + 4, part.shape[1] + 4, ch), src.dtype)
-        framed[2:-2, 2:-2] = part
-        part = framed
-    else:
-        part = np.pad(part, ((2, 2), (2, 2), (0, 0)), mode="edge")
+    part, lo_x, lo_y = _framed_part(src, inv, w, h, border)
     ph, pw = part.shape[:2]
-    # The float work runs on planes (neighbour, channel, pixel), so each
-    # pixel's weight broadcasts along whole rows of a band, not over 3
-    # channels. A colour uint8 pixel is gathered as one uint32 (its 3 bytes
-    # and the next pixel's first): np.take moves 4-byte items several times
-    # faster than 3-byte rows; the 4th byte is never read back.
     packed = ch == 3 and src.dtype == np.uint8
-    if packed:
-        raw = np.zeros(ph * pw * 3 + 1, np.uint8)
-        raw[:-1] = part.reshape(-1)
-        flat = np.ndarray((ph * pw,), np.uint32, raw, strides=(3,)).copy()
-    else:
-        flat = np.ascontiguousarray(part.transpose(2, 0, 1)).reshape(ch, ph * pw)
+    flat = _flat_pixels(part, packed)
     # OpenCV 5's arithmetic, so pixels come out identical (the liveness
     # tracker feeds each frame's mesh into the next crop and amplifies even
     # one-level differences): the matrix in float32; per row y the term
@@ -117,11 +91,11 @@ def warp_affine(image: np.ndarray, m: np.ndarray, size: tuple[int, int],
             v = np.empty((4, ch, n), np.float32)
             np.copyto(v, g.view(np.uint8).reshape(4, n, 4).transpose(0, 2, 1)[:, :3])
         else:
-            g = np.empty((4, ch, n), src.dtype)
+            planes = np.empty((4, ch, n), src.dtype)
             for k, off in enumerate(offsets):
                 for c in range(ch):
-                    np.take(flat[c, off:], iy, out=g[k, c], mode="clip")
-            v = g.astype(np.float32)
+                    np.take(flat[c, off:], iy, out=planes[k, c], mode="clip")
+            v = planes.astype(np.float32)
         fx, fy = s.reshape(2, n)
         v[2:] -= v[:2]
         v[2:] *= fx
@@ -139,7 +113,44 @@ def warp_affine(image: np.ndarray, m: np.ndarray, size: tuple[int, int],
     return out[:, :, 0] if grey else out
 
 
-def _like(values: np.ndarray, dtype) -> np.ndarray:
+def _framed_part(src: np.ndarray, inv: np.ndarray, w: int, h: int,
+                 border: str) -> tuple[np.ndarray, int, int]:
+    """The part of ``src`` a (w, h) output can touch (an affine map's
+    extremes are at the corners), framed by two pixels holding the border
+    rule, and its origin in ``src``. A source point's top-left neighbour
+    clamped to the frame's first or second-to-last pixel then has the value
+    the border rule gives it (black, or the edge pixel), and so does each of
+    its other three neighbours: those sit at fixed offsets (+1, +row,
+    +row + 1) from it in the flat framed part, so one index array serves
+    all four gathers."""
+    sh, sw, ch = src.shape
+    corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], float) @ inv.T
+    lo_x, lo_y = np.clip(np.floor(corners.min(0)), 0, [sw - 1, sh - 1]).astype(int)
+    hi_x, hi_y = np.clip(np.floor(corners.max(0)) + 2, [lo_x + 1, lo_y + 1], [sw, sh]).astype(int)
+    part = src[lo_y:hi_y, lo_x:hi_x]
+    if border == "constant":  # as np.pad, which takes ~4x longer for this
+        framed = np.zeros((part.shape[0] + 4, part.shape[1] + 4, ch), src.dtype)
+        framed[2:-2, 2:-2] = part
+        return framed, int(lo_x), int(lo_y)
+    return np.pad(part, ((2, 2), (2, 2), (0, 0)), mode="edge"), int(lo_x), int(lo_y)
+
+
+def _flat_pixels(part: np.ndarray, packed: bool) -> np.ndarray:
+    """The framed part as flat pixels for np.take. The float work runs on
+    planes (neighbour, channel, pixel), so each pixel's weight broadcasts
+    along whole rows of a band, not over 3 channels. A colour uint8 pixel
+    is gathered as one uint32 (its 3 bytes and the next pixel's first):
+    np.take moves 4-byte items several times faster than 3-byte rows; the
+    4th byte is never read back."""
+    ph, pw, ch = part.shape
+    if packed:
+        raw = np.zeros(ph * pw * 3 + 1, np.uint8)
+        raw[:-1] = part.reshape(-1)
+        return np.ndarray((ph * pw,), np.uint32, raw, strides=(3,)).copy()
+    return np.ascontiguousarray(part.transpose(2, 0, 1)).reshape(ch, ph * pw)
+
+
+def _like(values: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     """Float results back to the input's type, rounding as OpenCV does."""
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
@@ -192,7 +203,7 @@ def resize(image: np.ndarray, size: tuple[int, int], interpolation: str = "area"
     return out
 
 
-def _linear_taps(n_in: int, n_out: int):
+def _linear_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """Two taps per output pixel: centres map as (i + 0.5) * scale - 0.5,
     clamped to the edge pixels (OpenCV's INTER_LINEAR)."""
     pos = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
@@ -217,7 +228,7 @@ def _linear_u8(src: np.ndarray, w: int, h: int) -> np.ndarray:
     shape = (1, w) + (1,) * (src.ndim - 2)
     ax0, ax1 = (2048 - ax).reshape(shape), ax.reshape(shape)
 
-    def rows(i):  # horizontal pass on the source rows i, scaled by 2048
+    def rows(i: np.ndarray | slice) -> np.ndarray:  # horizontal pass on the source rows i, scaled by 2048
         r = src[i]
         return (np.take(r, ix[:, 0], axis=1).astype(np.int32) * ax0
                 + np.take(r, ix[:, 1], axis=1).astype(np.int32) * ax1)
@@ -233,7 +244,7 @@ def _linear_u8(src: np.ndarray, w: int, h: int) -> np.ndarray:
     return out
 
 
-def _area_taps(n_in: int, n_out: int):
+def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """Output pixel i covers input [i * s, (i + 1) * s); each input pixel
     weighs by its overlap with that span (OpenCV's INTER_AREA)."""
     s = n_in / n_out
@@ -249,7 +260,7 @@ def _area_taps(n_in: int, n_out: int):
     return np.minimum(idx[:, used], n_in - 1), wt[:, used].astype(np.float32)
 
 
-def _taps(n_in: int, n_out: int, area: bool):
+def _taps(n_in: int, n_out: int, area: bool) -> tuple[np.ndarray, np.ndarray]:
     if n_in == n_out:
         return np.arange(n_in)[:, None], np.ones((n_in, 1), np.float32)
     return (_area_taps if area and n_out < n_in else _linear_taps)(n_in, n_out)
@@ -258,10 +269,9 @@ def _taps(n_in: int, n_out: int, area: bool):
 def _weighted(arr: np.ndarray, axis: int, idx: np.ndarray, wt: np.ndarray) -> np.ndarray:
     """Sum over taps t of arr's entries idx[:, t] along ``axis``, weighted
     by wt[..., t] (shaped to broadcast against the gathered entries)."""
-    acc = None
-    for t in range(idx.shape[1]):
-        term = np.take(arr, idx[:, t], axis=axis) * wt[..., t]
-        acc = term if acc is None else np.add(acc, term, out=acc)
+    acc = np.take(arr, idx[:, 0], axis=axis) * wt[..., 0]
+    for t in range(1, idx.shape[1]):
+        np.add(acc, np.take(arr, idx[:, t], axis=axis) * wt[..., t], out=acc)
     return acc
 
 
@@ -284,8 +294,8 @@ def bgr_to_gray(image: np.ndarray) -> np.ndarray:
     if src.dtype == np.uint8:
         b, g, r = (src[..., k].astype(np.uint32) for k in range(3))
         return ((b * 3735 + g * 19235 + r * 9798 + (1 << 14)) >> 15).astype(np.uint8)
-    b, g, r = (src[..., k].astype(np.float32) for k in range(3))
-    return _like(b * 0.114 + g * 0.587 + r * 0.299, src.dtype)
+    bf, gf, rf = (src[..., k].astype(np.float32) for k in range(3))
+    return _like(bf * 0.114 + gf * 0.587 + rf * 0.299, src.dtype)
 
 
 # -- measures ------------------------------------------------------------------------

@@ -51,13 +51,17 @@ def test_deployed_code_never_imports_opencv():
     assert r.returncode == 0, r.stderr[-2000:]
 
 
-def test_layer_fits_the_goal_and_runs_every_model_and_a_video(tmp_path):
-    """Function + layers within the 150 MB goal (so well within Lambda's 250),
-    and a site-packages-free interpreter with only the layers imports them,
-    runs every model, unpacks the compressed FFmpeg and decodes a video."""
+def test_layer_fits_and_runs_every_model_and_a_video(tmp_path):
+    """Function + layers within Lambda's 250 MB (182 MB since the layer
+    carries SFace and the dlib embedder of older face sets: above the
+    150 MB goal, docs/deploy.md), and a site-packages-free interpreter with
+    only the layers imports them, runs every model, unpacks the compressed
+    FFmpeg and decodes a video."""
     rc, fig, out = build(tmp_path, smoke=True)
     assert rc == 0, out
-    assert fig["total_bytes"] <= build_layer.GOAL_BYTES, out
+    assert fig["total_bytes"] <= build_layer.LIMIT_BYTES, out
+    # Both embedders ship: face sets made under dlib are served by it.
+    assert {"embedder", "embedder_dlib"} <= set(fig["smoke"]["models_ran"])
     assert "cv2" not in fig["per_package_bytes"]
     smoke = fig["smoke"]
     assert smoke["imports"]["onnxruntime"] == "1.16.3"

@@ -13,8 +13,8 @@ from models import build as mbuild
 from tests.conftest import dataset_file as dataset
 
 REPO = Path(__file__).resolve().parents[2]
-MY_ROLES = {"detector": "centerface.onnx", "detector_fallback": "yunet.onnx",
-            "embedder": "dlib_resnet.onnx"}
+MY_ROLES = {"detector": "centerface.onnx", "detector_fallback": "yunet.onnx", "embedder": "sface.onnx",
+            "embedder_dlib": "dlib_resnet.onnx"}
 ENTRY_KEYS = {"file", "sha256", "source", "license", "input", "preprocessing", "outputs",
               "verification"}
 
@@ -166,7 +166,7 @@ def test_dlib_onnx_matches_dlib_on_same_chips(built, dlib_reference):
     items = collect_chips(dlib_reference, 12, per_image=1, paths=paths)
     assert len(items) >= 10
     ref = np.stack([d for _, _, d, _ in items])
-    ours = embed(onnx_session(out / manifest["models"]["embedder"]["file"]),
+    ours = embed(onnx_session(out / manifest["models"]["embedder_dlib"]["file"]),
                  [c for _, c, _, _ in items])
     diff = compare(ours, ref)
     assert diff["l2_max"] < 1e-4, diff      # exact float32 conversion, not an approximation

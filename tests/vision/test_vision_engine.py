@@ -124,7 +124,7 @@ def test_embedding_is_normalised_float32(engine, load):
     v = vector(engine, load, "stills", "face_recognition", "obama.jpg")
     assert v.dtype == np.float32 and v.shape == (engine.embedding_dim,) == (128,)
     assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
-    assert engine.model_id.startswith("dlib_resnet-")
+    assert engine.model_id.startswith("sface-")  # the default since SFace replaced dlib
 
 
 SAME = [
@@ -215,4 +215,4 @@ def test_model_id_needs_no_model_load_and_matches_the_loaded_one(engine):
     assert fresh._embedder is None and fresh._detector is None
     engine.embedder  # noqa: B018 - the shared engine, loaded
     assert declared == engine._embedder_id == engine.model_id
-    assert declared.startswith("dlib_resnet-") and declared.endswith("-flip")
+    assert declared.startswith("sface-") and not declared.endswith("-flip")  # SFace: no flip averaging

@@ -5,11 +5,9 @@ The full 10 folds give 99.2-99.3% (docs/vision.md); one fold of 600 pairs
 varies by about +-0.3 points, so the bar here is 98.5%."""
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from .conftest import REPO, data_file
+from .conftest import data_file
 
 MIN_ONE_FOLD_ACCURACY = 0.985
 
@@ -17,11 +15,7 @@ MIN_ONE_FOLD_ACCURACY = 0.985
 @pytest.fixture(scope="module")
 def verify_lfw():
     data_file("lfw", "pairs.txt")
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import verify_lfw
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    from bench import verify_lfw
     return verify_lfw
 
 
