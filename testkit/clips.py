@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 LIVENESS = REPO.parent / "shared" / "datasets" / "liveness"
 TMP = Path(tempfile.mkdtemp(prefix="frs-liveness-clips-"))
 
