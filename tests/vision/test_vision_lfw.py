@@ -1,15 +1,16 @@
 """Reduced LFW verification (fold 1 of the official protocol) through the
 benchmark's own code: fails when accuracy drops clearly below the floor.
 
-The full 10 folds give 99.2-99.3% (docs/vision.md); one fold of 600 pairs
-varies by about +-0.3 points, so the bar here is 98.5%."""
+The full 10 folds give 99.52% with SFace (docs/vision.md; fold 1: 99.5%);
+one fold of 600 pairs varies by about +-0.4 points, so the bar here is
+99.0%, clearly below the 99.4% floor only when something broke."""
 from __future__ import annotations
 
 import pytest
 
 from .conftest import data_file
 
-MIN_ONE_FOLD_ACCURACY = 0.985
+MIN_ONE_FOLD_ACCURACY = 0.99
 
 
 @pytest.fixture(scope="module")
