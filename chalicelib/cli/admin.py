@@ -25,7 +25,7 @@ import secrets
 import sys
 
 from chalicelib.config import settings
-from chalicelib.identity.credentials import DEFAULT_DOMAIN, CredentialStore, get_store
+from chalicelib.identity.credentials import DEFAULT_DOMAIN, CredentialStore, get_credential_store
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -146,7 +146,7 @@ def _key(args: argparse.Namespace, store: CredentialStore) -> dict | list:
 
 def run(argv: list[str]) -> dict | list:
     args = _parser().parse_args(argv)
-    store = get_store()
+    store = get_credential_store()
     match (args.noun, args.verb):
         case ("project", _):
             return _project(args, store)

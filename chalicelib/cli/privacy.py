@@ -67,9 +67,9 @@ def _compact(store: FaceSetStore) -> bool:
 
 
 def _purge_credentials(project_id: str) -> dict:
-    from chalicelib.identity.credentials import KEY, PROJECT, get_store
+    from chalicelib.identity.credentials import KEY, PROJECT, get_credential_store
 
-    cred = get_store()
+    cred = get_credential_store()
     keys = [k["ak"] for k in cred.list_keys(project_id)]
     for ak in keys:
         cred.delete(KEY, ak)

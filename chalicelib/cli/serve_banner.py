@@ -12,7 +12,7 @@ from typing import Mapping, TextIO
 
 from chalicelib.config import Settings
 from chalicelib.identity import bootstrap
-from chalicelib.identity.credentials import get_store
+from chalicelib.identity.credentials import get_credential_store
 
 
 def banner(environ: Mapping[str, str] | None = None, out: TextIO = sys.stdout) -> int:
@@ -20,7 +20,7 @@ def banner(environ: Mapping[str, str] | None = None, out: TextIO = sys.stdout) -
     endpoint = f"http://127.0.0.1:{cfg.port}"
     if cfg.auth == "off":
         print("OpenFRS: FRS_AUTH=off, requests are NOT authenticated.", file=out)
-    store = get_store()
+    store = get_credential_store()
     try:
         info = bootstrap.ensure_from_env(store, environ)
     except bootstrap.BootstrapError as e:

@@ -12,13 +12,13 @@ from typing import Any
 
 from chalicelib.errors import PROJECT_MISMATCH, FrsError
 from chalicelib.identity import bootstrap, ratelimit, signature, tokens
-from chalicelib.identity.credentials import PROJECT, get_store
+from chalicelib.identity.credentials import PROJECT, get_credential_store
 from chalicelib.lazy import Lazy
 
 log = logging.getLogger(__name__)
 
 def _bootstrap() -> bool:
-    bootstrap.ensure_from_env(get_store())
+    bootstrap.ensure_from_env(get_credential_store())
     return True
 
 
@@ -40,7 +40,7 @@ def reset() -> None:
 
 def authenticate(request: Any) -> str:
     """The project id the request's credentials belong to, or FrsError."""
-    store = get_store()
+    store = get_credential_store()
     token = request.headers.get("x-auth-token")
     if token:
         pid = tokens.verify(store, token)["pid"]

@@ -399,7 +399,7 @@ def make_store(environ: Mapping[str, str] | None = None) -> CredentialStore:
 _store: Lazy[CredentialStore] = Lazy(make_store)
 
 
-def get_store() -> CredentialStore:
+def get_credential_store() -> CredentialStore:
     """The process-wide store, created on first use."""
     return _store.get()
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from chalicelib.errors import AUTH_FAILED, PARAM_FORMAT, THROTTLED
 from chalicelib.identity import ensure_bootstrapped, lockout, tokens
-from chalicelib.identity.credentials import domain_id, get_store, user_record_id
+from chalicelib.identity.credentials import domain_id, get_credential_store, user_record_id
 from chalicelib.text import find_invalid
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def create_token(raw_body: bytes | str | None, source: str = "") -> IssuedToken:
         raise TokenRefused(429, "Too many failed logins for this user or from this address; "
                            f"try again in {e.retry_after} seconds.", THROTTLED,
                            {"Retry-After": str(e.retry_after)}) from None
-    store = get_store()
+    store = get_credential_store()
     user = store.check_password(domain, name, password)
     if scope.get("id"):
         project = store.get_project(str(scope["id"]))

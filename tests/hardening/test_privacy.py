@@ -154,8 +154,8 @@ def cred(tmp_path, monkeypatch):
                  "FRS_BOOTSTRAP_USER", "FRS_BOOTSTRAP_PASSWORD", "FRS_IDENTITY_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     identity.reset()
-    from chalicelib.identity.credentials import get_store
-    yield get_store()
+    from chalicelib.identity.credentials import get_credential_store
+    yield get_credential_store()
     identity.reset()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import chalicelib.identity as identity
-from chalicelib.identity.credentials import get_store
+from chalicelib.identity.credentials import get_credential_store
 
 _ENV = ["FRS_IDENTITY_BACKEND", "FRS_RATELIMIT", "FRS_RATELIMIT_OVERRIDES", "FRS_RATELIMIT_WINDOW",
         "FRS_RATELIMIT_BACKEND", "FRS_RATELIMIT_TABLE", "FRS_AUTH", "FRS_BOOTSTRAP_PROJECT_ID",
@@ -25,7 +25,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def store():
-    return get_store()
+    return get_credential_store()
 
 
 @pytest.fixture

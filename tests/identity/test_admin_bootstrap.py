@@ -13,7 +13,7 @@ from identity_helpers import sdk_sign, to_chalice
 from chalicelib.cli import admin, serve_banner
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize, bootstrap, reset
-from chalicelib.identity.credentials import get_store
+from chalicelib.identity.credentials import get_credential_store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BOOT = {"FRS_BOOTSTRAP_PROJECT_ID": "0123456789abcdef0123456789abcdef",
@@ -44,7 +44,7 @@ def test_cli_end_to_end(data_dir):
     rc, out, _ = cli("user", "passwd", "--name", "alice", "--domain", "acme",
                      env={"FRS_ADMIN_PASSWORD": "chosen-pw"})
     assert rc == 0 and "password" not in out  # not generated: not echoed
-    assert get_store().check_password("acme", "alice", "chosen-pw")
+    assert get_credential_store().check_password("acme", "alice", "chosen-pw")
     rc, new, _ = cli("key", "rotate", "--ak", key["ak"])
     assert rc == 0 and new["ak"] != key["ak"] and new["project_id"] == proj["id"]
     rc, out, _ = cli("key", "revoke", "--ak", new["ak"])

@@ -45,8 +45,8 @@ def test_token_by_project_name_and_use(client, alice):
 def test_token_by_project_id(client, alice):
     r = get_token(client, project={"id": alice["id"]})
     assert r.status_code == 201
-    claims = tokens.verify(__import__("chalicelib.identity.credentials", fromlist=["x"]).get_store(),
-                           r.headers["X-Subject-Token"])
+    from chalicelib.identity.credentials import get_credential_store
+    claims = tokens.verify(get_credential_store(), r.headers["X-Subject-Token"])
     assert claims["pid"] == alice["id"] and claims["exp"] - claims["iat"] == 24 * 3600
 
 
