@@ -7,7 +7,7 @@ OS_STATE_FILE ?= /tmp/openfrs-opensearch-$(OS_PORT).started
 BENCH_FACES ?= 100000
 
 .PHONY: opensearch-install opensearch-start opensearch-stop opensearch-status opensearch-smoke \
-        test-opensearch bench-search-opensearch
+        test-opensearch bench-search-opensearch test-cluster
 
 opensearch-install:
 	OS_PORT=$(OS_PORT) scripts/opensearch-local.sh install
@@ -32,3 +32,12 @@ test-opensearch: venv
 
 bench-search-opensearch: venv opensearch-start
 	OPENSEARCH_URL=$(OPENSEARCH_URL) $(PYBIN) -m bench.search_scale_opensearch --faces $(BENCH_FACES)
+
+# Node loss under load on a local three-node cluster (tests/cluster, docs/opensearch.md "Losing a node").
+# Not part of `make test` (about 2 minutes plus the cluster start). Stops every node it started.
+CLUSTER_REPORT ?= /tmp/openfrs-node-loss.json
+test-cluster: venv
+	@scripts/opensearch-cluster.sh start || exit 1; \
+	OPENFRS_CLUSTER_TEST=1 OPENFRS_CLUSTER_REPORT=$(CLUSTER_REPORT) \
+	  timeout 540 $(PYBIN) -m pytest -q -s -p no:logging tests/cluster; rc=$$?; \
+	scripts/opensearch-cluster.sh stop; exit $$rc

@@ -20,13 +20,15 @@
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
-from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError
+from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError, TransportError
+from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 
 from chalicelib import errors
 from chalicelib.errors import FrsError
@@ -49,6 +51,48 @@ MAX_WINDOW = 10000  # index.max_result_window default: beyond it page with searc
 MAX_K = 10000  # k-NN's limit on k
 SCORE_SLACK = 1e-5  # float32 scoring noise around a min_score threshold
 _SOURCE_NO_VECTOR = ["face_id", "external_image_id", "bounding_box", EXT]
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _cluster_errors(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The cluster failing under a call becomes ``FrsError(FRS.0018)``, never a hang or a
+    bare transport exception: no node reachable or the client timeout
+    (``FRS_OPENSEARCH_TIMEOUT``) passed (``ConnectionError``/``ConnectionTimeout``), or
+    the cluster answered 5xx/429 (no active copy of a shard, a cluster manager election)."""
+    @functools.wraps(fn)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except TransportConnectionError as e:  # includes ConnectionTimeout
+            raise FrsError(errors.INTERNAL, "The face store is unavailable (no OpenSearch node "
+                           f"answered: {type(e).__name__}); retry later.") from e
+        except TransportError as e:
+            status = e.status_code
+            if isinstance(status, int) and (status >= 500 or status == 429):
+                raise FrsError(errors.INTERNAL, f"The face store is unavailable (OpenSearch {status} "
+                               f"{e.error}); retry later.") from e
+            raise
+    return call
+
+
+OPS_KEPT = 64  # counter operations remembered per counter document (idempotent retries)
+
+
+def _op_token() -> str:
+    return f"{random.getrandbits(64):016x}"
+
+
+def _remember(doc: dict, op: str, value: int) -> None:
+    """Record ``op`` in a counter document so a retry of it is recognised; keeps the last
+    OPS_KEPT (a retry follows its attempt within milliseconds)."""
+    ops = doc.get("ops", {})
+    ops[op] = value
+    while len(ops) > OPS_KEPT:
+        del ops[next(iter(ops))]
+    doc["ops"] = ops
 
 
 class _Gone(Exception):  # the counter document vanished: its face set was deleted meanwhile
@@ -98,10 +142,17 @@ class OpenSearchStore(FaceSetStore):
     def _occ(self, doc_id: str, mutate: Callable[[dict | None], dict | None]) -> dict | None:
         """Read-modify-write of one registry document with optimistic concurrency.
         ``mutate`` gets the current source (None if absent) and returns the new
-        one (None deletes it); it may raise to abort."""
+        one (None deletes it); it may raise to abort. A ``new`` equal to the current
+        source is not written: mutations recognise their own earlier write that way
+        (below), since a write can land and still answer a conflict or a dropped
+        connection when a node fails under it (the retry on the promoted replica or on
+        another node then conflicts with the write itself)."""
+        dropped = 0
         for attempt in range(OCC_ATTEMPTS):
             cur = self._get(doc_id)
             new = mutate(copy.deepcopy(cur["_source"]) if cur else None)
+            if cur is not None and new == cur["_source"]:
+                return new
             try:
                 if cur is None:
                     if new is not None:
@@ -113,6 +164,12 @@ class OpenSearchStore(FaceSetStore):
                     self.client.index(index=self.registry, id=doc_id, body=new,
                                       if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"])
                 return new
+            except TransportConnectionError:
+                # No answer (a timeout, a node gone): the write may or may not have landed.
+                # Re-read and let ``mutate`` tell, a few times; then the cluster is unavailable.
+                dropped += 1
+                if dropped > 2:
+                    raise
             except (ConflictError, NotFoundError):
                 time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
         raise FrsError(errors.INTERNAL, f"too much contention on {doc_id}")
@@ -148,6 +205,7 @@ class OpenSearchStore(FaceSetStore):
                            embedding_model=e.get("embedding_model") or "")
 
     # -- face sets -------------------------------------------------------------
+    @_cluster_errors
     def create_face_set(self, info: FaceSetInfo, max_face_sets: int) -> FaceSetInfo:
         self._ensure_registry()
         pid, name = info.project_id, info.face_set_name
@@ -165,6 +223,10 @@ class OpenSearchStore(FaceSetStore):
 
             def add(doc: dict | None) -> dict:
                 doc = doc or {"kind": "project", "project_id": pid, "face_sets": {}, "next_order": 0}
+                mine = doc["face_sets"].get(name)
+                if mine and mine.get("face_set_id") == entry["face_set_id"] and mine.get("index") == index:
+                    entry["order"] = mine["order"]  # our own earlier attempt landed
+                    return doc
                 self._check_can_create({"_source": doc}, name, max_face_sets)
                 entry["order"] = doc["next_order"]
                 doc["next_order"] += 1
@@ -195,6 +257,7 @@ class OpenSearchStore(FaceSetStore):
         except NotFoundError:
             pass
 
+    @_cluster_errors
     def list_face_sets(self, project_id: str) -> list[FaceSetInfo]:
         self._ensure_registry()
         cur = self._get(self._project_doc(project_id))
@@ -203,10 +266,12 @@ class OpenSearchStore(FaceSetStore):
         sets = sorted(cur["_source"]["face_sets"].items(), key=lambda kv: kv[1]["order"])
         return [self._info(project_id, n, e, self._count(e["index"])) for n, e in sets]
 
+    @_cluster_errors
     def get_face_set(self, project_id: str, name: str) -> FaceSetInfo:
         e = self._entry(project_id, name)
         return self._info(project_id, name, e, self._count(e["index"]))
 
+    @_cluster_errors
     def delete_face_set(self, project_id: str, name: str) -> None:
         self._ensure_registry()
         removed: dict[str, dict] = {}
@@ -220,6 +285,7 @@ class OpenSearchStore(FaceSetStore):
         self._occ(self._project_doc(project_id), remove)
         self._drop_face_index(removed["entry"]["index"])
 
+    @_cluster_errors
     def delete_project(self, project_id: str) -> int:
         self._ensure_registry()
         gone: dict[str, list[dict]] = {}
@@ -237,15 +303,21 @@ class OpenSearchStore(FaceSetStore):
     def _reserve(self, index: str, n: int, capacity: int, name: str) -> int:
         """Reserve ``n`` slots; answer the first insertion sequence number."""
         first: dict[str, int] = {}
+        op = _op_token()
 
         def take(doc: dict | None) -> dict:
             if doc is None:
                 raise FrsError(errors.FACE_SET_NOT_FOUND, f"face set {name} not found")
+            done = doc.get("ops", {})
+            if op in done:  # an earlier attempt of this very reservation landed
+                first["seq"] = int(done[op])
+                return doc
             if doc["reserved"] + n > capacity:
                 raise FrsError(errors.FACE_SET_FULL, f"face set {name} is full ({capacity} faces)")
             first["seq"] = doc["next_seq"]
             doc["reserved"] += n
             doc["next_seq"] += n
+            _remember(doc, op, first["seq"])
             return doc
 
         self._occ(self._counter_doc(index), take)
@@ -255,10 +327,15 @@ class OpenSearchStore(FaceSetStore):
         if n <= 0:
             return
 
+        op = _op_token()
+
         def give(doc: dict | None) -> dict:
             if doc is None:  # set deleted meanwhile: nothing to release
                 raise _Gone
+            if op in doc.get("ops", {}):  # an earlier attempt landed
+                return doc
             doc["reserved"] = max(0, doc["reserved"] - n)
+            _remember(doc, op, -1)
             return doc
 
         try:
@@ -286,6 +363,7 @@ class OpenSearchStore(FaceSetStore):
         v = props.get("vector")
         return int(v["dimension"]) if v else None
 
+    @_cluster_errors
     def add_faces(self, project_id: str, name: str, faces: Sequence[FaceRecord]) -> None:
         if not faces:
             return
@@ -310,9 +388,10 @@ class OpenSearchStore(FaceSetStore):
                 last = start + BULK_CHUNK >= len(faces)
                 resp = self.client.bulk(body=body, refresh=self.s.refresh if last else "false")
                 failed = None
-                for item in resp["items"]:
+                for i, item in enumerate(resp["items"], start):
                     r = item["create"]
-                    if r.get("status", 500) < 300:
+                    status = r.get("status", 500)
+                    if status < 300 or (status == 409 and self._is_ours(index, r["_id"], first + i)):
                         created.append(r["_id"])
                     elif failed is None:
                         failed = r.get("error", {})
@@ -322,6 +401,17 @@ class OpenSearchStore(FaceSetStore):
             self._delete_ids(index, created)
             self._release(index, len(faces))
             raise
+
+    def _is_ours(self, index: str, face_id: str, seq: int) -> bool:
+        """A create that answers 409 may have been created by this very add: a bulk retried
+        after its node failed (client retry on another node, or the primary moving) conflicts
+        with its own first attempt. The reserved sequence number tells ours from a face that
+        happens to carry the same id."""
+        try:
+            r = self.client.get(index=index, id=face_id, _source_includes=["seq"])
+        except NotFoundError:
+            return False
+        return bool(r["_source"].get("seq") == seq)
 
     @staticmethod
     def _bulk_error(err: dict) -> FrsError:
@@ -356,6 +446,7 @@ class OpenSearchStore(FaceSetStore):
                           external_fields=dict(src.get(EXT) or {}),
                           vector=None if vec is None else np.asarray(vec, dtype=np.float32))
 
+    @_cluster_errors
     def list_faces(self, project_id: str, name: str, offset: int, limit: int) -> list[FaceRecord]:
         index = self._entry(project_id, name)["index"]
         if limit <= 0:
@@ -386,6 +477,7 @@ class OpenSearchStore(FaceSetStore):
         except NotFoundError:
             raise FrsError(errors.FACE_SET_NOT_FOUND, "face set not found") from None
 
+    @_cluster_errors
     def get_face(self, project_id: str, name: str, face_id: str,
                  with_vector: bool = False) -> FaceRecord | None:
         index = self._entry(project_id, name)["index"]
@@ -396,6 +488,7 @@ class OpenSearchStore(FaceSetStore):
             return None
         return self._record(r["_source"], with_vector)
 
+    @_cluster_errors
     def update_face(self, project_id: str, name: str, face_id: str,
                     external_image_id: str | None, external_fields: dict | None) -> FaceRecord:
         index = self._entry(project_id, name)["index"]
@@ -419,6 +512,7 @@ class OpenSearchStore(FaceSetStore):
             raise FrsError(errors.FIELD_TYPE_MISMATCH, f"field value rejected: {e.info}") from None
         return self._record(r["get"]["_source"])
 
+    @_cluster_errors
     def delete_faces(self, project_id: str, name: str, where: Node) -> int:
         index = self._entry(project_id, name)["index"]
         query = {"bool": {"filter": [to_dsl(where)]}} if where is not None else {"match_all": {}}
@@ -438,6 +532,7 @@ class OpenSearchStore(FaceSetStore):
         self._release(index, deleted)
         return deleted
 
+    @_cluster_errors
     def search(self, project_id: str, name: str, vector: np.ndarray, top_n: int,
                min_score: float | None = None, where: Node | None = None,
                sort: Sequence[SortKey] = ()) -> list[SearchHit]:

@@ -3,7 +3,11 @@
 Two ways to reach a cluster:
 
 * ``OPENSEARCH_URL`` (e.g. ``http://127.0.0.1:9200``): plain HTTP(S), optional
-  basic auth in the URL. Used by the local test node.
+  basic auth in the URL. Used by the local test node. A comma-separated list
+  (``http://127.0.0.1:9301,http://127.0.0.1:9302``) names several nodes of one
+  cluster: requests go round-robin, and a node that refuses connections is
+  marked dead and the request retried on the next (opensearch-py's pool), so
+  losing one node does not fail requests that had not reached it.
 * ``FRS_OPENSEARCH_ENDPOINT`` + ``AWS_REGION``: Amazon OpenSearch Service, every
   request SigV4-signed with the default boto3 credential chain (Lambda role,
   env, profile), refreshed by the signer as temporary credentials rotate.
@@ -75,14 +79,19 @@ def make_client(env: Mapping[str, str] | None = None) -> Any:
 
     env = os.environ if env is None else env
     timeout = float(env.get("FRS_OPENSEARCH_TIMEOUT", "30"))
-    url = env.get("OPENSEARCH_URL")
-    if url:
-        return OpenSearch(hosts=[url], timeout=timeout, http_compress=False)
+    urls = parse_urls(env.get("OPENSEARCH_URL"))
+    if urls:
+        return OpenSearch(hosts=urls, timeout=timeout, http_compress=False)
     endpoint = env.get("FRS_OPENSEARCH_ENDPOINT")
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not (endpoint and region):
         raise ValueError("set OPENSEARCH_URL, or FRS_OPENSEARCH_ENDPOINT and AWS_REGION")
     return make_sigv4_client(endpoint, region, env.get("FRS_OPENSEARCH_SERVICE", "es"), timeout)
+
+
+def parse_urls(raw: str | None) -> list[str]:
+    """``OPENSEARCH_URL`` as a list of node URLs (comma-separated, blanks dropped)."""
+    return [u.strip() for u in (raw or "").split(",") if u.strip()]
 
 
 def make_sigv4_client(endpoint: str, region: str, service: str = "es", timeout: float = 30.0) -> Any:
