@@ -38,7 +38,7 @@ def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class OpenSearchConfig:
-    url: str | None = None              # OPENSEARCH_URL: a self-managed node (tests)
+    url: str | None = None              # OPENSEARCH_URL: self-managed node(s), comma-separated
     endpoint: str | None = None         # FRS_OPENSEARCH_ENDPOINT: Amazon OpenSearch Service
     region: str | None = None           # AWS_REGION / AWS_DEFAULT_REGION, for SigV4
     service: str = "es"

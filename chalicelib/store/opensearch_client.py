@@ -14,17 +14,15 @@ Two ways to reach a cluster:
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlparse
+
+from chalicelib.config import OpenSearchConfig, Settings, settings
 
 ENGINES = ("lucene", "faiss", "nmslib")
 SPACES = ("innerproduct", "cosinesimil")
-
-
-_D = TypeVar("_D")
 
 
 @dataclass(frozen=True)
@@ -46,24 +44,18 @@ class OpenSearchSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "OpenSearchSettings":
-        env = os.environ if env is None else env
+        """From the process settings (chalicelib/config.py), or from ``env``."""
+        return cls.from_config((settings() if env is None else Settings.from_env(env)).opensearch)
 
-        def num(key: str, default: _D) -> int | _D:
-            raw = env.get(key)
-            return default if raw in (None, "") else int(raw)
+    @classmethod
+    def from_config(cls, c: OpenSearchConfig) -> "OpenSearchSettings":
+        def pick(value: int | None, default: int) -> int:
+            return default if value is None else value
 
-        s = cls(
-            prefix=env.get("FRS_OPENSEARCH_PREFIX", cls.prefix).lower(),
-            engine=env.get("FRS_OPENSEARCH_ENGINE", cls.engine),
-            space=env.get("FRS_OPENSEARCH_SPACE", cls.space),
-            m=num("FRS_OPENSEARCH_M", cls.m),
-            ef_construction=num("FRS_OPENSEARCH_EF_CONSTRUCTION", cls.ef_construction),
-            ef_search=num("FRS_OPENSEARCH_EF_SEARCH", cls.ef_search),
-            shards=num("FRS_OPENSEARCH_SHARDS", cls.shards),
-            replicas=num("FRS_OPENSEARCH_REPLICAS", cls.replicas),
-            dim=num("FRS_EMBEDDING_DIM", None),
-            refresh=env.get("FRS_OPENSEARCH_REFRESH", cls.refresh),
-        )
+        s = cls(prefix=c.prefix, engine=c.engine, space=c.space, m=pick(c.m, cls.m),
+                ef_construction=pick(c.ef_construction, cls.ef_construction),
+                ef_search=pick(c.ef_search, cls.ef_search), shards=pick(c.shards, cls.shards),
+                replicas=pick(c.replicas, cls.replicas), dim=c.dim, refresh=c.refresh)
         if s.engine not in ENGINES:
             raise ValueError(f"FRS_OPENSEARCH_ENGINE must be one of {ENGINES}")
         if s.space not in SPACES:
@@ -77,16 +69,13 @@ def make_client(env: Mapping[str, str] | None = None) -> Any:
     """An ``opensearchpy.OpenSearch`` for the configured cluster."""
     from opensearchpy import OpenSearch
 
-    env = os.environ if env is None else env
-    timeout = float(env.get("FRS_OPENSEARCH_TIMEOUT", "30"))
-    urls = parse_urls(env.get("OPENSEARCH_URL"))
+    c = (settings() if env is None else Settings.from_env(env)).opensearch
+    urls = parse_urls(c.url)
     if urls:
-        return OpenSearch(hosts=urls, timeout=timeout, http_compress=False)
-    endpoint = env.get("FRS_OPENSEARCH_ENDPOINT")
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-    if not (endpoint and region):
+        return OpenSearch(hosts=urls, timeout=c.timeout, http_compress=False)
+    if not (c.endpoint and c.region):
         raise ValueError("set OPENSEARCH_URL, or FRS_OPENSEARCH_ENDPOINT and AWS_REGION")
-    return make_sigv4_client(endpoint, region, env.get("FRS_OPENSEARCH_SERVICE", "es"), timeout)
+    return make_sigv4_client(c.endpoint, c.region, c.service, c.timeout)
 
 
 def parse_urls(raw: str | None) -> list[str]:
