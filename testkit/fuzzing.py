@@ -59,6 +59,26 @@ def prepare(base_url: str, project_id: str, headers: dict) -> None:
         raise RuntimeError(f"cannot create the fuzz face set: {r.status_code} {r.text}")
 
 
+# Header values no OpenAPI schema generates: Latin-1 text, UTF-8 bytes sent
+# raw (a str of their Latin-1 decoding goes on the wire byte for byte),
+# controls and a lone surrogate's UTF-8-style encoding. They ride beside
+# the real credentials on every third request, on headers the service reads
+# or passes through, so the run checks that none of them turns into a 5xx or
+# a dropped connection (issue 15).
+_HOSTILE_VALUES = ["caf\u00e9", "\u00ff\u00fe\u0080", "\u4eba\u8138".encode().decode("latin-1"),
+                   "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"), "a\tb\x7f"]
+_HOSTILE_NAMES = ["X-Request-Id", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Accept-Language",
+                  "X-Project-Id", "User-Agent"]
+
+
+def hostile_headers(n: int) -> dict:
+    if n % 3:
+        return {}
+    value = _HOSTILE_VALUES[(n // 3) % len(_HOSTILE_VALUES)]
+    name = _HOSTILE_NAMES[(n // 3) % len(_HOSTILE_NAMES)]
+    return {name: value}
+
+
 def run(base_url: str, project_id: str, headers: dict, max_examples: int,
         deadline_s: float, modes=("positive", "negative"), seed: int | None = None,
         timeout_s: float = 30, on_hang=None) -> FuzzResult:
@@ -101,22 +121,23 @@ def run(base_url: str, project_id: str, headers: dict, max_examples: int,
             if time.monotonic() > stop_at:
                 return
             result.requests += 1
+            sent = {**headers, **hostile_headers(result.requests)}
             try:
-                resp = case.call(base_url=base_url, headers=headers,
+                resp = case.call(base_url=base_url, headers=sent,
                                  timeout=timeout_s)
             except requests.RequestException as exc:  # a hang or a dead server
                 result.by_status["no response"] = result.by_status.get("no response", 0) + 1
                 result.failures.append((tag, f"no response: {exc!r}"[:600],
-                                        case.as_curl_command(headers=headers)[:3000]))
+                                        case.as_curl_command(headers=sent)[:3000]))
                 if on_hang is not None:
                     on_hang()
                 return
             result.by_status[resp.status_code] = result.by_status.get(resp.status_code, 0) + 1
             try:
-                case.validate_response(resp, checks=checks, headers=headers)
+                case.validate_response(resp, checks=checks, headers=sent)
             except (Exception, BaseExceptionGroup) as exc:  # FailureGroup: keep all, go on
                 result.failures.append((tag, str(exc)[:1500],
-                                        case.as_curl_command(headers=headers)[:800]))
+                                        case.as_curl_command(headers=sent)[:800]))
             if op.method.upper() == "DELETE" and resp.status_code == 200:
                 prepare(base_url, project_id, headers)
         return one
