@@ -1,4 +1,4 @@
-"""Run the labelled LiveDetect suite (tests/liveness/cases.py) and report
+"""Run the labelled LiveDetect suite (testkit/liveness_cases.py) and report
 accuracy and processing time per second of video.
 
     .venv/bin/python -m bench.liveness_clips [--only NAME ...]
