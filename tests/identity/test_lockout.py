@@ -9,17 +9,10 @@ import time
 
 import boto3
 import pytest
-from chalice.test import Client
-from identity_helpers import APP, token_body
+from identity_helpers import token_body
 from moto import mock_aws
 
 from chalicelib.identity import lockout, ratelimit
-
-
-@pytest.fixture
-def client():
-    with Client(APP) as c:
-        yield c
 
 
 @pytest.fixture
