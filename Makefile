@@ -39,13 +39,13 @@ serve: models
 test test-fast: OPT_IN = passive_liveness
 # The whole suite. The store contract and OpenSearch suites need a real node:
 # start one (or reuse a running one) and stop only what was started here.
-test: models
+test: models browser
 	@OS_PORT=$(OS_PORT) scripts/opensearch-local.sh start $(OS_STATE_FILE).make-test || exit 1; \
 	OPENSEARCH_URL=$(OPENSEARCH_URL) $(PYBIN) -m pytest $(PYTEST_ARGS) tests; rc=$$?; \
 	OS_PORT=$(OS_PORT) scripts/opensearch-local.sh stop $(OS_STATE_FILE).make-test; exit $$rc
 
 # Everything that needs no OpenSearch node (backend suites skip with a reason).
-test-fast: models
+test-fast: models browser
 	env -u OPENSEARCH_URL $(PYBIN) -m pytest $(PYTEST_ARGS) tests
 
 # Lint and types (configuration in pyproject.toml); CI runs this before the suite.

@@ -78,3 +78,24 @@ def client(frs_env):
 def needs_models():
     if not models_built():
         pytest.skip("models are not built: run `make models`")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Chromium (testkit/browser.py); `make test` installs it."""
+    from testkit import browser as chromium_kit
+
+    if chromium_kit.chromium_path() is None:
+        pytest.skip("no chromium binary on this machine: `make browser` installs Debian's package")
+    with chromium_kit.chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test (no storage shared between tests)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
