@@ -93,6 +93,13 @@ class Settings:
     login_max_failures_per_source: int = 10
     login_window_seconds: int = 900
     opensearch: OpenSearchConfig = field(default_factory=OpenSearchConfig)
+    # Logs, metrics, traces (chalicelib/observability.py)
+    observability: bool = True
+    service_name: str = "openfrs"
+    log_level: str = "INFO"
+    log_format: str = "text"            # "json" on Lambda
+    metrics_namespace: str = "OpenFRS"
+    tracing: bool = False               # on by default on Lambda only
 
     @property
     def auth_off(self) -> bool:
@@ -137,6 +144,14 @@ class Settings:
             login_max_failures=_int(env, "FRS_LOGIN_MAX_FAILURES", 10),
             login_max_failures_per_source=_int(env, "FRS_LOGIN_MAX_FAILURES_PER_SOURCE", 10),
             login_window_seconds=_int(env, "FRS_LOGIN_WINDOW_SECONDS", 900) or 900,
+            observability=env.get("FRS_OBSERVABILITY", "on").lower() not in ("off", "0", "false"),
+            service_name=env.get("FRS_SERVICE_NAME") or "openfrs",
+            log_level=(env.get("FRS_LOG_LEVEL") or "INFO").upper(),
+            log_format=(env.get("FRS_LOG_FORMAT")
+                        or ("json" if "AWS_LAMBDA_FUNCTION_NAME" in env else "text")).lower(),
+            metrics_namespace=env.get("FRS_METRICS_NAMESPACE") or "OpenFRS",
+            tracing=(env.get("FRS_TRACING") or ("on" if "AWS_LAMBDA_FUNCTION_NAME" in env else "off")
+                     ).lower() in ("on", "1", "true"),
             opensearch=OpenSearchConfig(
                 url=env.get("OPENSEARCH_URL") or None,
                 endpoint=env.get("FRS_OPENSEARCH_ENDPOINT") or None,
