@@ -4,6 +4,7 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib import observability
 from chalicelib.api.routes.face_compare import face_compare
 from chalicelib.api.routes.face_detect import face_detect
 from chalicelib.api.routes.face_sets import face_sets
@@ -15,13 +16,17 @@ from chalicelib.api.routes.search import search
 from chalicelib.config import settings
 from chalicelib.jobs import bulk_import as _bulk_import
 
-app = Chalice(app_name="openfrs")
+# configure_logs=False: the "openfrs" logger is powertools' (chalicelib/observability.py).
+app = Chalice(app_name="openfrs", configure_logs=False)
 # Multipart uploads and raw media must reach the handlers as bytes.
 app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
                              "image/*", "video/*"])
 
 for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, openapi):
     app.register_blueprint(blueprint)
+
+# Structured logs, EMF metrics and X-Ray traces for every route and bulk_import.
+observability.register(app)
 
 if not settings().on_lambda:
     # chalice local and tests: answer unknown routes as the deployed API Gateway does.
