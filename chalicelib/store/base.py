@@ -114,6 +114,24 @@ class FaceSetStore(abc.ABC):
         When ``sort`` is given, those same hits are then ordered by the sort
         keys (score descending breaks ties)."""
 
+    # -- transfer (export / restore of a whole set, beyond FRS) ---------------
+    @abc.abstractmethod
+    def export_faces(self, project_id: str, name: str, after: str,
+                     limit: int) -> tuple[list[FaceRecord], str]:
+        """Up to ``limit`` faces *with vectors*, in insertion order, that come
+        after position ``after`` ("" = the start); answer them and the position
+        of the last one (an opaque cursor for the next call; ``after`` itself
+        when none is left). FRS.0302 when the set is absent."""
+
+    @abc.abstractmethod
+    def restore_face_set(self, info: FaceSetInfo, faces: Sequence[FaceRecord],
+                         max_face_sets: int) -> FaceSetInfo:
+        """Create ``info`` holding ``faces`` (their face ids kept, vectors
+        required, in this order), all or nothing: FRS.0301/FRS.0305 as
+        ``create_face_set``, FRS.0306 when there are more faces than capacity.
+        Until it answers, no other call sees the set; after a failure (or a
+        crash) neither the set nor any of its faces is visible."""
+
     # -- housekeeping --------------------------------------------------------
     @abc.abstractmethod
     def delete_project(self, project_id: str) -> int:

@@ -155,21 +155,26 @@ class EmbeddedStore(FaceSetStore):
     # -- face sets -------------------------------------------------------------------
     def create_face_set(self, info: FaceSetInfo, max_face_sets: int) -> FaceSetInfo:
         with self._conn() as conn, _write(conn):
-            if conn.execute("SELECT 1 FROM face_sets WHERE project_id=? AND name=?",
-                            (info.project_id, info.face_set_name)).fetchone():
-                raise FrsError(errors.FACE_SET_EXISTS,
-                               f"The face set {info.face_set_name} already exists.")
-            (count,) = conn.execute("SELECT COUNT(*) FROM face_sets WHERE project_id=?",
-                                    (info.project_id,)).fetchone()
-            if count >= max_face_sets:
-                raise FrsError(errors.FACE_SET_LIMIT,
-                               f"The number of face sets has reached the limit of {max_face_sets}.")
-            conn.execute(
-                "INSERT INTO face_sets (project_id, name, face_set_id, create_date, capacity, fields,"
-                " embedding_model) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (info.project_id, info.face_set_name, info.face_set_id, info.create_date,
-                 int(info.face_set_capacity), json.dumps(dict(info.external_fields)),
-                 str(info.embedding_model or "")))
+            return self._insert_set(conn, info, max_face_sets)
+
+    @staticmethod
+    def _insert_set(conn: sqlite3.Connection, info: FaceSetInfo, max_face_sets: int) -> FaceSetInfo:
+        """Insert the set's row inside the caller's write transaction."""
+        if conn.execute("SELECT 1 FROM face_sets WHERE project_id=? AND name=?",
+                        (info.project_id, info.face_set_name)).fetchone():
+            raise FrsError(errors.FACE_SET_EXISTS,
+                           f"The face set {info.face_set_name} already exists.")
+        (count,) = conn.execute("SELECT COUNT(*) FROM face_sets WHERE project_id=?",
+                                (info.project_id,)).fetchone()
+        if count >= max_face_sets:
+            raise FrsError(errors.FACE_SET_LIMIT,
+                           f"The number of face sets has reached the limit of {max_face_sets}.")
+        conn.execute(
+            "INSERT INTO face_sets (project_id, name, face_set_id, create_date, capacity, fields,"
+            " embedding_model) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (info.project_id, info.face_set_name, info.face_set_id, info.create_date,
+             int(info.face_set_capacity), json.dumps(dict(info.external_fields)),
+             str(info.embedding_model or "")))
         return FaceSetInfo(info.project_id, info.face_set_name, info.face_set_id,
                            info.create_date, int(info.face_set_capacity),
                            dict(info.external_fields), 0, str(info.embedding_model or ""))
@@ -219,22 +224,8 @@ class EmbeddedStore(FaceSetStore):
     def add_faces(self, project_id: str, name: str, faces: Sequence[FaceRecord]) -> None:
         if not faces:
             return
-        blobs = []
-        for f in faces:
-            if f.vector is None:
-                raise ValueError(f"face {f.face_id} has no vector")
-            v = np.ascontiguousarray(f.vector, dtype="<f4").ravel()
-            blobs.append(v.tobytes())
-        dim = len(blobs[0]) // 4
-        if any(len(b) != 4 * dim for b in blobs):
-            raise ValueError("vectors of different lengths in one batch")
-        rows = []
-        for f, blob in zip(faces, blobs, strict=True):
-            box = f.bounding_box
-            rows.append((project_id, f.face_id, f.external_image_id,
-                         int(box["top_left_x"]), int(box["top_left_y"]),
-                         int(box["width"]), int(box["height"]),
-                         json.dumps(f.external_fields or {}), blob))
+        rows = self._face_rows(project_id, faces)
+        dim = len(rows[0][-1]) // 4
         with self._conn() as conn, _write(conn):
             # BEGIN IMMEDIATE holds the database write lock from here to COMMIT,
             # so no other thread or process can add between check and insert.
@@ -260,6 +251,23 @@ class EmbeddedStore(FaceSetStore):
                 raise FrsError(errors.INTERNAL, f"Duplicate face_id in face set {name}.") from e
             conn.execute("UPDATE face_sets SET face_number=face_number+?, dim=?,"
                          " version=version+1 WHERE sid=?", (len(rows), dim, sid))
+
+    @staticmethod
+    def _face_rows(project_id: str, faces: Sequence[FaceRecord]) -> list[tuple]:
+        """INSERT parameters (without the set's sid) of faces whose vectors share one length."""
+        rows: list[tuple] = []
+        for f in faces:
+            if f.vector is None:
+                raise ValueError(f"face {f.face_id} has no vector")
+            blob = np.ascontiguousarray(f.vector, dtype="<f4").ravel().tobytes()
+            if rows and len(blob) != len(rows[0][-1]):
+                raise ValueError("vectors of different lengths in one batch")
+            box = f.bounding_box
+            rows.append((project_id, f.face_id, f.external_image_id,
+                         int(box["top_left_x"]), int(box["top_left_y"]),
+                         int(box["width"]), int(box["height"]),
+                         json.dumps(f.external_fields or {}), blob))
+        return rows
 
     @staticmethod
     def _record(row: tuple, with_vector: bool) -> FaceRecord:
@@ -321,6 +329,42 @@ class EmbeddedStore(FaceSetStore):
                              (len(ids), sid))
                 _log_change(conn, sid, ids)
         return int(len(ids))
+
+    # -- transfer --------------------------------------------------------------------------
+    def export_faces(self, project_id: str, name: str, after: str,
+                     limit: int) -> tuple[list[FaceRecord], str]:
+        start = int(after) if after.isdigit() else 0  # the row id of the last face sent
+        with self._conn() as conn, _read(conn):
+            sid = _sid(conn, project_id, name)
+            rows = conn.execute(f"SELECT {_FACE_COLS} FROM faces WHERE project_id=? AND sid=?"
+                                " AND id>? ORDER BY id LIMIT ?",
+                                (project_id, sid, start, int(limit))).fetchall()
+        return [self._record(r, True) for r in rows], (str(rows[-1][0]) if rows else after)
+
+    def restore_face_set(self, info: FaceSetInfo, faces: Sequence[FaceRecord],
+                         max_face_sets: int) -> FaceSetInfo:
+        rows = self._face_rows(project_id=info.project_id, faces=faces)
+        dim = len(rows[0][-1]) // 4 if rows else None
+        if len(rows) > info.face_set_capacity:
+            raise FrsError(errors.FACE_SET_FULL,
+                           f"The face set {info.face_set_name} would hold {len(rows)} faces,"
+                           f" more than its capacity of {info.face_set_capacity}.")
+        # One transaction: the set and its faces appear together or not at all.
+        with self._conn() as conn, _write(conn):
+            created = self._insert_set(conn, info, max_face_sets)
+            (sid,) = conn.execute("SELECT sid FROM face_sets WHERE project_id=? AND name=?",
+                                  (info.project_id, info.face_set_name)).fetchone()
+            try:
+                conn.executemany(
+                    "INSERT INTO faces (project_id, face_id, external_image_id, box_x, box_y,"
+                    " box_w, box_h, fields, vector, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r + (sid,) for r in rows])
+            except sqlite3.IntegrityError as e:
+                raise FrsError(errors.PARAM_FORMAT, "Duplicate face_id in the restored set.") from e
+            conn.execute("UPDATE face_sets SET face_number=?, dim=?, version=version+1 WHERE sid=?",
+                         (len(rows), dim, sid))
+        created.face_number = len(rows)
+        return created
 
     # -- search ----------------------------------------------------------------------------
     def search(self, project_id: str, name: str, vector: np.ndarray, top_n: int,

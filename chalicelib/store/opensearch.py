@@ -216,30 +216,37 @@ class OpenSearchStore(FaceSetStore):
         try:
             self.client.index(index=self.registry, id=self._counter_doc(index),
                               body={"kind": "counter", "reserved": 0, "next_seq": 0})
-            entry = {"face_set_id": info.face_set_id, "create_date": info.create_date,
-                     "capacity": int(info.face_set_capacity),
-                     "external_fields": dict(info.external_fields), "index": index,
-                     "embedding_model": str(info.embedding_model or "")}
-
-            def add(doc: dict | None) -> dict:
-                doc = doc or {"kind": "project", "project_id": pid, "face_sets": {}, "next_order": 0}
-                mine = doc["face_sets"].get(name)
-                if mine and mine.get("face_set_id") == entry["face_set_id"] and mine.get("index") == index:
-                    entry["order"] = mine["order"]  # our own earlier attempt landed
-                    return doc
-                self._check_can_create({"_source": doc}, name, max_face_sets)
-                entry["order"] = doc["next_order"]
-                doc["next_order"] += 1
-                doc["face_sets"][name] = entry
-                return doc
-
-            self._occ(self._project_doc(pid), add)
+            entry = self._register(info, index, max_face_sets)
         except BaseException:
             self._drop_face_index(index)
             raise
         if self.s.dim:
             self._dims[index] = self.s.dim
         return self._info(pid, name, entry, 0)
+
+    def _register(self, info: FaceSetInfo, index: str, max_face_sets: int) -> dict:
+        """Enter the set (its index made) in the project's registry document:
+        from here on it exists. Answers the entry."""
+        pid, name = info.project_id, info.face_set_name
+        entry = {"face_set_id": info.face_set_id, "create_date": info.create_date,
+                 "capacity": int(info.face_set_capacity),
+                 "external_fields": dict(info.external_fields), "index": index,
+                 "embedding_model": str(info.embedding_model or "")}
+
+        def add(doc: dict | None) -> dict:
+            doc = doc or {"kind": "project", "project_id": pid, "face_sets": {}, "next_order": 0}
+            mine = doc["face_sets"].get(name)
+            if mine and mine.get("face_set_id") == entry["face_set_id"] and mine.get("index") == index:
+                entry["order"] = mine["order"]  # our own earlier attempt landed
+                return doc
+            self._check_can_create({"_source": doc}, name, max_face_sets)
+            entry["order"] = doc["next_order"]
+            doc["next_order"] += 1
+            doc["face_sets"][name] = entry
+            return doc
+
+        self._occ(self._project_doc(pid), add)
+        return entry
 
     @staticmethod
     def _check_can_create(cur: dict | None, name: str, max_face_sets: int) -> None:
@@ -470,6 +477,65 @@ class OpenSearchStore(FaceSetStore):
             skip = max(0, skip - len(hits))
             out.extend(self._record(h["_source"]) for h in take[: limit - len(out)])
         return out
+
+    # -- transfer ------------------------------------------------------------------
+    @_cluster_errors
+    def export_faces(self, project_id: str, name: str, after: str,
+                     limit: int) -> tuple[list[FaceRecord], str]:
+        index = self._entry(project_id, name)["index"]
+        body: dict = {"_source": _SOURCE_NO_VECTOR + ["vector", "seq"], "sort": [{"seq": "asc"}],
+                      "size": int(limit), "track_total_hits": False}
+        if after.isdigit():  # the insertion sequence number of the last face sent
+            body["search_after"] = [int(after)]
+        hits = self._search(index, body)
+        faces = [self._record(h["_source"], with_vector=True) for h in hits]
+        return faces, (str(hits[-1]["_source"]["seq"]) if hits else after)
+
+    @_cluster_errors
+    def restore_face_set(self, info: FaceSetInfo, faces: Sequence[FaceRecord],
+                         max_face_sets: int) -> FaceSetInfo:
+        """Index every face into a fresh index first and enter the set in the
+        registry last: a failure (or a crash) before that leaves at most an
+        unregistered index, which no call reads (and a failure drops)."""
+        self._ensure_registry()
+        pid, name = info.project_id, info.face_set_name
+        if len(faces) > info.face_set_capacity:
+            raise FrsError(errors.FACE_SET_FULL, f"face set {name} would hold {len(faces)} faces, "
+                           f"more than its capacity of {info.face_set_capacity}")
+        if any(f.vector is None for f in faces):
+            raise ValueError("restore_face_set needs a vector for every face")
+        self._check_can_create(self._get(self._project_doc(pid)), name, max_face_sets)
+        dim = int(np.asarray(faces[0].vector).size) if faces else self.s.dim
+        index = face_index(self.s, pid, name)
+        self.client.indices.create(index=index, body=face_index_body(self.s, info.external_fields, dim))
+        try:
+            self.client.index(index=self.registry, id=self._counter_doc(index),
+                              body={"kind": "counter", "reserved": len(faces), "next_seq": len(faces)})
+            for start in range(0, len(faces), BULK_CHUNK):
+                body: list[dict] = []
+                for i, f in enumerate(faces[start:start + BULK_CHUNK], start):
+                    body.append({"create": {"_index": index, "_id": f.face_id}})
+                    body.append({"face_id": f.face_id, "external_image_id": f.external_image_id,
+                                 "bounding_box": dict(f.bounding_box), "seq": i,
+                                 EXT: dict(f.external_fields or {}),
+                                 "vector": np.asarray(f.vector, dtype=np.float32).ravel().tolist()})
+                resp = self.client.bulk(body=body, refresh="false")
+                # 409 in this fresh index: a bulk the client retried after a node failed
+                # (face ids are unique, the caller checked); the count below tells.
+                failed = [it["create"] for it in resp["items"]
+                          if it["create"].get("status", 500) >= 300 and it["create"].get("status") != 409]
+                if failed:
+                    raise self._bulk_error(failed[0].get("error", {}))
+            self.client.indices.refresh(index=index)
+            if self._count(index) != len(faces):
+                raise FrsError(errors.INTERNAL, f"restoring {name}: the index does not hold every face")
+            entry = self._register(info, index, max_face_sets)
+        except BaseException:
+            self._drop_face_index(index)
+            raise
+        if dim:
+            self._dims[index] = dim
+        return self._info(pid, name, entry, len(faces))
 
     def _search(self, index: str, body: dict) -> list[dict]:
         try:
