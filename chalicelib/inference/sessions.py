@@ -13,10 +13,12 @@ onnxruntime options). Tunable through the settings (chalicelib/config.py):
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import onnxruntime as ort
 
+from chalicelib import observability
 from chalicelib.config import settings
 from chalicelib.inference.manifest import model_entry
 
@@ -51,8 +53,12 @@ def providers(small: bool = False) -> list[str]:
 
 
 def create_session(model_path: Path | str, small: bool = False) -> ort.InferenceSession:
-    return ort.InferenceSession(str(model_path), sess_options=session_options(small),
-                                providers=providers(small))
+    started = time.perf_counter()
+    session = ort.InferenceSession(str(model_path), sess_options=session_options(small),
+                                   providers=providers(small))
+    # Models load on a container's first use: this is their cold-start cost.
+    observability.note_model_load(Path(model_path).stem, time.perf_counter() - started)
+    return session
 
 
 def load_session(role: str, small: bool = False) -> ort.InferenceSession:

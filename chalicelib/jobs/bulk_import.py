@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import unquote_plus
 
-from chalicelib import errors
+from chalicelib import errors, observability
 from chalicelib.config import Settings, settings
 from chalicelib.errors import FrsError
 
@@ -82,10 +82,12 @@ def import_object(bucket: str, key: str, project_id: str, s3: Any = None,
     try:
         face_set, external_image_id = parse_key(key)
         result.update(face_set_name=face_set, external_image_id=external_image_id)
-        obj = s3.get_object(Bucket=bucket, Key=key)
-        if obj.get("ContentLength", 0) >= MAX_BYTES:
-            raise FrsError(errors.OBS_TOO_LARGE, "The object exceeds 8 MB.")
-        answer = add(project_id, face_set, external_image_id, obj["Body"].read(MAX_BYTES + 1))
+        with observability.span("s3.get_object"):
+            obj = s3.get_object(Bucket=bucket, Key=key)
+            if obj.get("ContentLength", 0) >= MAX_BYTES:
+                raise FrsError(errors.OBS_TOO_LARGE, "The object exceeds 8 MB.")
+            data = obj["Body"].read(MAX_BYTES + 1)
+        answer = add(project_id, face_set, external_image_id, data)
         result.update(status="added", face_ids=[f["face_id"] for f in answer.get("faces", [])])
     except FrsError as exc:
         result.update(status="failed", **exc.body())

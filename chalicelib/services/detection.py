@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chalicelib import errors
+from chalicelib import errors, observability
 from chalicelib.errors import FrsError
 from chalicelib.services.media import MAX_MEDIA_BYTES, read_media
 from chalicelib.services.params import get_str
@@ -28,7 +28,9 @@ def decode(data: bytes) -> np.ndarray:
 def faces_in(payload: dict, prefix: str = "image") -> tuple[np.ndarray, list[DetectedFace]]:
     """Decode the image given under ``prefix`` and detect every face."""
     image = decode(read_media(payload, prefix))
-    return image, engine().detect(image)
+    faces = engine().detect(image)
+    observability.note_faces(len(faces))
+    return image, faces
 
 
 def detect(payload: dict) -> dict:
@@ -54,6 +56,7 @@ def compare(payload: dict) -> dict:
     for data in (data1, data2):
         image = decode(data)
         faces = eng.detect(image)
+        observability.note_faces(len(faces))
         if not faces:
             raise FrsError(errors.COMPARE_NO_FACE, "No face is detected in one of the images.")
         found.append((faces[0], eng.embed(image, faces[0])))

@@ -11,7 +11,7 @@ import base64
 import binascii
 from typing import Any, Literal, overload
 
-from chalicelib import errors
+from chalicelib import errors, observability
 from chalicelib.config import settings
 from chalicelib.errors import FrsError
 from chalicelib.lazy import Lazy
@@ -114,10 +114,11 @@ def read_url(url: object, name: str, max_bytes: int) -> bytes:
         raise FrsError(errors.OBS_UNAUTHORIZED, f"The service may not read bucket {bucket}.")
     from botocore.exceptions import BotoCoreError, ClientError
     try:
-        obj = s3_client().get_object(Bucket=bucket, Key=key)
-        if obj.get("ContentLength", 0) >= max_bytes:
-            raise FrsError(errors.OBS_TOO_LARGE, f"The object exceeds {max_bytes // 2**20} MB.")
-        data = obj["Body"].read(max_bytes + 1)
+        with observability.span("s3.get_object"):
+            obj = s3_client().get_object(Bucket=bucket, Key=key)
+            if obj.get("ContentLength", 0) >= max_bytes:
+                raise FrsError(errors.OBS_TOO_LARGE, f"The object exceeds {max_bytes // 2**20} MB.")
+            data = obj["Body"].read(max_bytes + 1)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):

@@ -1,7 +1,10 @@
 """1:N face search in a face set: API Reference §4.4, §5.4, §5.5."""
 from __future__ import annotations
 
-from chalicelib import errors
+import time
+
+from chalicelib import errors, observability
+from chalicelib.config import settings
 from chalicelib.errors import FrsError
 from chalicelib.query.ast import NUMERIC_TYPES
 from chalicelib.query.parse import parse_filter
@@ -72,7 +75,10 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
             raise FrsError(errors.SEARCH_NO_FACE, "No face is detected. Failed to search the face.")
         vector = rec.embed_many(image, faces[:1])[0]
     min_score = float(rec.cosine_for_similarity(threshold)) if threshold > 0 else None
-    hits = store.search(project_id, name, vector, top_n, min_score, where, sort)
+    started = time.perf_counter()
+    with observability.span("store.search"):
+        hits = store.search(project_id, name, vector, top_n, min_score, where, sort)
+    observability.note_search(settings().store, time.perf_counter() - started)
     out = []
     for hit in hits:
         fields = hit.face.external_fields

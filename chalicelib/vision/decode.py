@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from chalicelib.errors import BODY_TOO_LARGE, FORMAT_UNSUPPORTED, IMAGE_SIZE, FrsError
+from chalicelib.observability import traced
 
 MAX_BYTES = 8 * 1024 * 1024
 # FRS: "resolution must be less than 4096 x 2160", in either orientation.
@@ -52,6 +53,7 @@ def check_resolution(width: int, height: int) -> None:
         raise FrsError(IMAGE_SIZE, f"Image resolution {width}x{height} is too small to hold a face.")
 
 
+@traced("decode")
 def decode_image(data: bytes) -> np.ndarray:
     """Decode JPEG/PNG/BMP bytes to an HxWx3 uint8 BGR array, upright per EXIF."""
     if not isinstance(data, (bytes, bytearray, memoryview)):

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from chalicelib.inference.sessions import create_session
+from chalicelib.observability import traced
 from chalicelib.vision import pixels
 
 STRIDE = 4
@@ -115,6 +116,7 @@ class CenterFace:
         resolution (long side capped), for pictures whose faces are small."""
         return min(1.0, self.max_side / max(h, w))
 
+    @traced("detect")
     def detect(self, image_bgr: np.ndarray, threshold: float | None = None) -> RawDetection:
         thr = self.score_threshold if threshold is None else threshold
         h, w = image_bgr.shape[:2]

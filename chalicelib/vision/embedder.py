@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from chalicelib.inference.sessions import create_session
+from chalicelib.observability import traced
 from chalicelib.vision.align import warp_chip
 
 
@@ -73,6 +74,7 @@ class ChipEmbedder:
         """The aligned BGR chip for one face."""
         return warp_chip(image_bgr, landmarks, self.template, (self.size, self.size))
 
+    @traced("embed")
     def embed_chips(self, chips_bgr: list[np.ndarray]) -> np.ndarray:
         """(N, D) L2-normalised descriptors for aligned BGR chips."""
         batch = np.stack(chips_bgr).astype(np.float32)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from chalicelib.inference.sessions import create_session
+from chalicelib.observability import traced
 from chalicelib.vision import pixels
 from chalicelib.vision.detector import RawDetection
 
@@ -118,6 +119,7 @@ class YuNet:
             faces = faces[nms_rect2i(faces[:, :4], faces[:, 14], self.nms_iou)]
         return faces
 
+    @traced("detect.fallback")
     def detect(self, image_bgr: np.ndarray, threshold: float | None = None) -> RawDetection:
         """Faces in ``image_bgr`` (BGR uint8, HxWx3) in its own pixels:
         boxes x1, y1, x2, y2, scores, (N, 5, 2) landmarks."""
