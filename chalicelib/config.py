@@ -64,6 +64,9 @@ class Settings:
     ffmpeg_xz: str | None = None
     max_face_sets: int = 10
     max_body_bytes: int = 20 * 1024 * 1024
+    # A face-set file restored in one request (POST /openfrs/v1/.../import): a
+    # full 100,000-face SFace set is about 90 MB (docs/transfer.md).
+    max_restore_bytes: int = 256 * 1024 * 1024
     port: str = "8000"
     on_lambda: bool = False
     # Execution backend of every ONNX session (chalicelib/inference)
@@ -120,6 +123,7 @@ class Settings:
             ffmpeg_xz=env.get("FRS_FFMPEG_XZ") or None,
             max_face_sets=_int(env, "FRS_MAX_FACE_SETS", 10),
             max_body_bytes=_int(env, "FRS_MAX_BODY_BYTES", 20 * 1024 * 1024),
+            max_restore_bytes=_int(env, "FRS_MAX_RESTORE_BYTES", 256 * 1024 * 1024),
             port=env.get("FRS_PORT", "8000"),
             on_lambda="AWS_LAMBDA_FUNCTION_NAME" in env,
             ort_threads=_int(env, "FRS_ORT_THREADS", 0),
