@@ -5,6 +5,7 @@ from typing import Any
 from chalice import Chalice
 
 from chalicelib import observability
+from chalicelib.api.routes.console import console
 from chalicelib.api.routes.face_compare import face_compare
 from chalicelib.api.routes.face_detect import face_detect
 from chalicelib.api.routes.face_sets import face_sets
@@ -14,6 +15,7 @@ from chalicelib.api.routes.iam import iam
 from chalicelib.api.routes.live_detect import live_detect
 from chalicelib.api.routes.openapi import openapi
 from chalicelib.api.routes.search import search
+from chalicelib.api.routes.transfer import transfer
 from chalicelib.config import settings
 from chalicelib.jobs import bulk_import as _bulk_import
 
@@ -23,8 +25,8 @@ app = Chalice(app_name="openfrs", configure_logs=False)
 app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
                              "image/*", "video/*"])
 
-for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, openapi,
-                  health):
+for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, transfer,
+                  openapi, console, health):
     app.register_blueprint(blueprint)
 
 # Structured logs, EMF metrics and X-Ray traces for every route and bulk_import.
