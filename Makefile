@@ -28,9 +28,12 @@ models: venv
 # (.venv included) and restarts the server whenever one changes, which
 # includes the embedded store's own files under .frs-data after every write.
 serve: export OPENBLAS_NUM_THREADS ?= 1
+# The second banner waits for GET /health, asks GET /ready once (loading the
+# models before the first request) and says where /docs, /health and /ready are.
 serve: models
 	$(PYBIN) -m chalicelib.cli.serve_banner
-	$(VENV)/bin/chalice local --host 127.0.0.1 --port $(FRS_PORT) --stage local --no-autoreload
+	FRS_PORT=$(FRS_PORT) $(PYBIN) -m chalicelib.cli.serve_banner --when-ready & \
+	exec $(VENV)/bin/chalice local --host 127.0.0.1 --port $(FRS_PORT) --stage local --no-autoreload
 
 # Area-specific targets (opensearch, bench-*, layer, package, fuzz) live in mk/.
 -include mk/*.mk
