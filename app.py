@@ -5,10 +5,12 @@ from typing import Any
 from chalice import Chalice
 
 from chalicelib import observability
+from chalicelib.api.routes.console import console
 from chalicelib.api.routes.face_compare import face_compare
 from chalicelib.api.routes.face_detect import face_detect
 from chalicelib.api.routes.face_sets import face_sets
 from chalicelib.api.routes.faces import faces
+from chalicelib.api.routes.health import health
 from chalicelib.api.routes.iam import iam
 from chalicelib.api.routes.live_detect import live_detect
 from chalicelib.api.routes.openapi import openapi
@@ -24,7 +26,7 @@ app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
                              "image/*", "video/*"])
 
 for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, transfer,
-                  openapi):
+                  openapi, console, health):
     app.register_blueprint(blueprint)
 
 # Structured logs, EMF metrics and X-Ray traces for every route and bulk_import.
