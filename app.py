@@ -5,6 +5,7 @@ from typing import Any
 from chalice import Chalice
 
 from chalicelib import observability
+from chalicelib.api.routes.apidocs import apidocs
 from chalicelib.api.routes.console import console
 from chalicelib.api.routes.face_compare import face_compare
 from chalicelib.api.routes.face_detect import face_detect
@@ -26,7 +27,7 @@ app.api.binary_types.extend(["multipart/form-data", "application/octet-stream",
                              "image/*", "video/*"])
 
 for blueprint in (iam, face_detect, face_compare, face_sets, faces, search, live_detect, transfer,
-                  openapi, console, health):
+                  openapi, console, health, apidocs):
     app.register_blueprint(blueprint)
 
 # Structured logs, EMF metrics and X-Ray traces for every route and bulk_import.
