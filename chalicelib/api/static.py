@@ -68,6 +68,7 @@ class StaticFiles:
             # Revalidate each time: a new release shows at once, an unchanged file costs a 304.
             "Cache-Control": "no-cache", **self.headers}
         if (request.headers or {}).get("if-none-match") == asset.etag:
-            return Response(body="", status_code=304, headers=headers)
+            # Bytes for a binary type: Chalice refuses a str body there.
+            return Response(body="" if asset.is_text else b"", status_code=304, headers=headers)
         body: str | bytes = asset.body.decode("utf-8") if asset.is_text else asset.body
         return Response(body=body, status_code=200, headers=headers)
