@@ -56,6 +56,9 @@ def test_media_are_never_written_to_disk_or_logs(tmp_path):
                              ).status_code == 400
     finally:
         srv.stop()
+    # The powertools request lines and EMF metric lines are part of the log scanned.
+    log_text = (tmp_path / "server.log").read_text(errors="replace")
+    assert ("route=" in log_text or '"route"' in log_text) and '"_aws"' in log_text
     needles = [c for p in photos for c in chunks(p)] + \
               [c.encode() for b in b64s for c in (b[1000:1064], b[len(b) // 2:len(b) // 2 + 64])]
     scanned = 0

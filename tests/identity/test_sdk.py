@@ -389,5 +389,7 @@ def test_server_log_holds_no_secret(server):
     time.sleep(0.5)
     out = server.output()
     assert "/v3/auth/tokens" in out and "/face-sets" in out  # the log is really captured
+    # The powertools request lines and EMF metric lines are part of what is checked.
+    assert ("route=" in out or '"route"' in out) and '"_aws"' in out
     for secret in (A["sk"], B["sk"], A["password"], tok):
         assert secret not in out
