@@ -45,7 +45,8 @@ def run(tmp_path_factory):
             "scope": {"project": {"id": live.PROJECT}}}}, timeout=30)
         got["detect"] = requests.post(u + "/face-detect", json={"image_base64": photos[0]}, headers=hdr,
                                       timeout=60)
-        got["create"] = requests.post(u + "/face-sets", json={"face_set_name": "obs"}, headers=hdr, timeout=30)
+        got["create"] = requests.post(u + "/face-sets", json={"face_set_name": "obs"}, headers=hdr,
+                                      timeout=30)
         got["add"] = requests.post(u + "/face-sets/obs/faces", json={"image_base64": photos[1]},
                                    headers=hdr, timeout=60)
         got["search"] = requests.post(u + "/face-sets/obs/search", json={"image_base64": photos[2]},
@@ -55,8 +56,8 @@ def run(tmp_path_factory):
                                        headers=hdr, timeout=60)
         got["bad_json"] = requests.post(u + "/face-detect", data=b"{nope", headers={
             **hdr, "Content-Type": "application/json"}, timeout=30)
-        got["bad_token"] = requests.get(u + "/face-sets", headers={"X-Auth-Token": hdr["X-Auth-Token"][:-4] + "AAAA"},
-                                        timeout=30)
+        bad = {"X-Auth-Token": hdr["X-Auth-Token"][:-4] + "AAAA"}
+        got["bad_token"] = requests.get(u + "/face-sets", headers=bad, timeout=30)
         got["health"] = requests.get(srv.url + "/health", timeout=30)
     finally:
         srv.stop()
