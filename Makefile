@@ -10,10 +10,12 @@ export FRS_DATA_DIR ?= .frs-data
 
 .PHONY: venv models serve test test-fast check clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-build.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-build.txt requirements-cli.txt pyproject.toml
 	test -x $(PYBIN) || $(PY) -m venv $(VENV)
 	$(PYBIN) -m pip install -q --upgrade pip
-	$(PYBIN) -m pip install -q -r requirements-dev.txt -r requirements-build.txt
+	$(PYBIN) -m pip install -q -r requirements-dev.txt -r requirements-build.txt -r requirements-cli.txt
+	# The `openfrs` command (openfrs_cli/), editable; its dependencies are the pins above.
+	$(PYBIN) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(VENV)/.installed
