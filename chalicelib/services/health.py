@@ -8,6 +8,7 @@ backend and the models, never a project, a face set or a count of anything.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -17,6 +18,9 @@ from chalicelib.errors import FrsError
 # A project id no client can hold (ids are hex or names without "/"): the
 # store is asked for its face sets, which proves it answers and reads nothing.
 PROBE_PROJECT = "openfrs/readiness-probe"
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s()'\"]+)+")
 
 
 def liveness() -> dict:
@@ -29,7 +33,8 @@ def _check(fn: Any) -> dict:
         detail = fn()
         ok, error = True, None
     except FrsError as exc:
-        ok, detail, error = False, None, exc.msg
+        # The probe is public: file system paths in the message are left out.
+        ok, detail, error = False, None, f"{exc.code}: {_PATH.sub('<path>', exc.msg)}"
     except Exception as exc:  # noqa: BLE001 - a readiness probe reports, never raises
         # The type only: a driver's message may name hosts or paths.
         ok, detail, error = False, None, type(exc).__name__
