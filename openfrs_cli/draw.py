@@ -18,8 +18,10 @@ def _width(img: Image.Image) -> int:
     return max(2, round(max(img.size) / 250))
 
 
-def _label(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, color: tuple) -> None:
-    font = ImageFont.load_default()
+def _label(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, color: tuple, size: int = 14) -> None:
+    if not text:
+        return
+    font = ImageFont.load_default(size=size)
     x, y = xy
     box = draw.textbbox((x, y), text, font=font)
     draw.rectangle((box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2), fill=(0, 0, 0))
@@ -41,7 +43,8 @@ def boxes(img: Image.Image, faces: list[dict], labels: list[str] | None = None,
                 px, py = (p["x"], p["y"]) if isinstance(p, dict) else (p[0], p[1])
                 d.ellipse((px - w, py - w, px + w, py + w), fill=YELLOW)
         text = labels[i] if labels else f"#{i + 1}"
-        _label(d, (x, max(0, y - 14)), text, color)
+        size = max(12, round(max(out.size) / 60))
+        _label(d, (x, max(0, y - size - 4)), text, color, size)
     return out
 
 
@@ -49,10 +52,10 @@ def side_by_side(a: Image.Image, b: Image.Image, caption: str, color: tuple) -> 
     h = max(a.height, b.height)
     sa = a.resize((round(a.width * h / a.height), h)) if a.height != h else a
     sb = b.resize((round(b.width * h / b.height), h)) if b.height != h else b
-    out = Image.new("RGB", (sa.width + sb.width + 10, h + 30), (255, 255, 255))
-    out.paste(sa, (0, 30))
-    out.paste(sb, (sa.width + 10, 30))
-    _label(ImageDraw.Draw(out), (8, 8), caption, color)
+    out = Image.new("RGB", (sa.width + sb.width + 10, h + 40), (255, 255, 255))
+    out.paste(sa, (0, 40))
+    out.paste(sb, (sa.width + 10, 40))
+    _label(ImageDraw.Draw(out), (8, 8), caption, color, 22)
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 import click
 from huaweicloudsdkcore.exceptions.exceptions import SdkException, ServiceResponseException
+from huaweicloudsdkcore.sdk_response import SdkResponse
 from huaweicloudsdkfrs.v2 import model as m
 from tqdm import tqdm
 
@@ -187,13 +188,20 @@ def import_(state: State, source: Path, face_set: str, workers: int, journal_pat
 
 # --------------------------------------------------------------------------
 # export / restore
+class RawResponse(SdkResponse):
+    """An answer the SDK keeps as bytes (``raw_content``): the extension routes
+    are not in the SDK's model, and a page of the file is not one JSON value."""
+    openapi_types: dict = {}
+    attribute_map: dict = {}
+
+
 def _extension(state: State, method: str, name: str, action: str, query: list | None = None,
                body: str | None = None, ctype: str = "application/json") -> bytes:
     def call() -> bytes:
         resp = state.client.do_http_request(
             method=method, resource_path=f"{EXTENSION}/{action}", path_params={"face_set_name": name},
             query_params=query or [], header_params={"Content-Type": ctype}, body=body,
-            response_type=None, collection_formats={})
+            response_type=RawResponse, collection_formats={})
         return bytes(resp.raw_content)
     return with_retries(call, Backoff())
 
@@ -287,7 +295,7 @@ def _attr_text(a: dict) -> str:
         v = a.get(k)
         if isinstance(v, dict):
             v = v.get("type", v)
-        if v not in (None, ""):
+        if v not in (None, "", "unknown"):
             parts.append(f"{k}={v}")
     q = a.get("quality")
     if isinstance(q, dict) and "total_score" in q:

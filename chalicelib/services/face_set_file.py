@@ -51,10 +51,15 @@ def decode_vector(text: object, dim: int, where: str) -> np.ndarray:
     return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
+BOX_KEYS = ("top_left_x", "top_left_y", "width", "height")
+
+
 def face_line(face: FaceRecord) -> bytes:
+    """Keys in a fixed order, so a set gives the same bytes from every backend."""
     assert face.vector is not None, "exported faces carry their vectors"
     return line({"face_id": face.face_id, "external_image_id": face.external_image_id,
-                 "bounding_box": face.bounding_box, "external_fields": face.external_fields,
+                 "bounding_box": {k: int(face.bounding_box[k]) for k in BOX_KEYS},
+                 "external_fields": dict(sorted(face.external_fields.items())),
                  "vector": encode_vector(face.vector)})
 
 

@@ -27,7 +27,6 @@ from chalicelib.text import check_text
 DEFAULT_PAGE = 5000
 MAX_PAGE = 10_000
 FACE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-BOX_KEYS = ("top_left_x", "top_left_y", "width", "height")
 UNIT_TOLERANCE = 1e-3  # stored vectors are L2-normalised float32
 
 
@@ -162,9 +161,9 @@ def _face(d: dict, dim: int, schema: dict[str, str], number: int) -> FaceRecord:
         raise ff.bad_file(f"{where}: face_id is missing or malformed")
     if not isinstance(ext, str) or not EXTERNAL_IMAGE_ID_RE.fullmatch(ext):
         raise ff.bad_file(f"{where}: external_image_id is missing or malformed")
-    if not isinstance(box, dict) or set(box) != set(BOX_KEYS) or any(
+    if not isinstance(box, dict) or set(box) != set(ff.BOX_KEYS) or any(
             isinstance(box[k], bool) or not isinstance(box[k], int) or not 0 <= box[k] < 2**31
-            for k in BOX_KEYS):
+            for k in ff.BOX_KEYS):
         raise ff.bad_file(f"{where}: bounding_box must hold four non-negative integers")
     try:
         fields = check_values(d.get("external_fields"), schema)
