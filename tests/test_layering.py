@@ -7,7 +7,9 @@ a lazy import cannot hide a dependency):
   chalicelib.services or chalicelib.api; services/ never imports chalicelib.api;
 * only query/parse.py imports lark in query/ and store/ (stores run the AST
   from chalicelib.query.ast, never the parser);
-* chalicelib never imports testkit, tests or bench; bench never imports tests.
+* chalicelib never imports testkit, tests or bench; bench never imports tests;
+* the command line (openfrs_cli/) is a client of the API: it never imports the
+  service (chalicelib, app) or test code, and chalicelib never imports it.
 """
 from __future__ import annotations
 
@@ -67,6 +69,10 @@ def rules_for(path: Path) -> list[tuple[str, tuple[str, ...]]]:
     rules = []
     if rel.startswith("chalicelib/"):
         rules.append(("chalicelib never imports test or benchmark code", ("testkit", "tests", "bench")))
+        rules.append(("the service never depends on its command-line client", ("openfrs_cli",)))
+    if rel.startswith("openfrs_cli/"):
+        rules.append(("the command line talks to the service over HTTP only",
+                      ("chalicelib", "app", "testkit", "tests", "bench")))
         layer = rel.split("/")[1]
         if layer in ("store", "vision", "query", "inference", "identity"):
             rules.append((f"{layer}/ sits below the services and the API",
@@ -80,7 +86,7 @@ def rules_for(path: Path) -> list[tuple[str, tuple[str, ...]]]:
     return rules
 
 
-FILES = modules(CHALICELIB) + modules(ROOT / "bench")
+FILES = modules(CHALICELIB) + modules(ROOT / "bench") + modules(ROOT / "openfrs_cli")
 
 
 def test_files_found():
