@@ -14,6 +14,8 @@ Steps (all offline):
    * the dependency and model layers as ``AWS::Serverless::LayerVersion``
      (zips from layers/build/ copied beside the template) on every function;
    * ``Fn::Sub`` around the pseudo parameters in the IAM policy;
+   * X-Ray active tracing on every function unless the stage sets
+     ``FRS_TRACING=off`` (the policy then grants no xray actions either);
    * API Gateway responses answering in FRS's JSON error format: unknown
      routes (API Gateway's 403 "Missing Authentication Token") become
      ``404 APIG.0101``; bodies over the platform limit ``413 APIG.0201``;
@@ -165,9 +167,12 @@ def postprocess(template: dict, env: dict, out: Path) -> dict:
                                     "CompatibleRuntimes": ["python3.11"],
                                     "CompatibleArchitectures": ["x86_64"],
                                     "RetentionPolicy": "Delete"}}
+    tracing = policy.tracing_on(env)
     for fn in functions.values():
         props = fn["Properties"]
         props["Layers"] = [{"Ref": n} for n in LAYERS] + list(props.get("Layers", []))
+        if tracing:  # X-Ray active tracing: the runtime opens the segment the Tracer adds to
+            props["Tracing"] = "Active"
 
     for role in (v for v in res.values() if v["Type"] == "AWS::IAM::Role"):
         role["Properties"]["Policies"] = _sub(role["Properties"].get("Policies", []))

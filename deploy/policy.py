@@ -47,6 +47,14 @@ def opensearch_domain(endpoint: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
+def tracing_on(env: dict) -> bool:
+    """Whether the stage's functions trace to X-Ray (FRS_TRACING, on by
+    default on Lambda; chalicelib/config.py reads it the same way there)."""
+    from chalicelib.config import Settings
+    cfg = Settings.from_env({**env, "AWS_LAMBDA_FUNCTION_NAME": "deployed"})
+    return cfg.observability and cfg.tracing
+
+
 def buckets(value: str | None) -> list[str]:
     return [b.strip() for b in (value or "").split(",") if b.strip()]
 
@@ -96,6 +104,13 @@ def build_policy(env: dict) -> dict:
             st.append({"Sid": "CredentialsKey", "Effect": "Allow",
                        "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                        "Resource": [key]})
+    # CloudWatch metrics come as EMF lines in the function's own log stream:
+    # the Logs statement above covers them, no cloudwatch:PutMetricData.
+    if tracing_on(env):
+        # X-Ray's segment upload has no resource-level permissions: "*" is the only form.
+        st.append({"Sid": "Tracing", "Effect": "Allow",
+                   "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                   "Resource": ["*"]})
     if env.get("FRS_RATELIMIT_BACKEND") == "dynamodb":
         table = env.get("FRS_RATELIMIT_TABLE")
         if not table:

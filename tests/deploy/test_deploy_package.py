@@ -166,6 +166,12 @@ def _check_least_privilege(template, env):
     seen = set()
     for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if st.get("Sid") == "Tracing":
+            # X-Ray segment uploads take no resource ARN: "*" is the only form, for these two only.
+            assert sorted(actions) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+            assert st["Resource"] == ["*"]
+            seen.update(actions)
+            continue
         for a in actions:
             assert "*" not in a, f"wildcard action {a}"
             service = a.split(":")[0]
@@ -179,11 +185,22 @@ def _check_least_privilege(template, env):
         "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
         "s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject",
         "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete",
-        "ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter"}
+        "ssm:GetParameter", "ssm:GetParametersByPath", "ssm:PutParameter",
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     # Writes to S3 only under the import-report prefix.
     for st in statements:
         if {"s3:PutObject", "s3:DeleteObject"} & set(st["Action"]):
             assert all(r.endswith("/import-reports/*") for r in _resource_strings(st))
+
+
+def test_functions_trace_to_xray_unless_the_stage_turns_it_off(built):
+    for name, res in built[0]["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function":
+            assert res["Properties"].get("Tracing") == "Active", name
+    env = policy.stage_env("prod")
+    off = policy.build_policy({**env, "FRS_TRACING": "off"})
+    assert not [s for s in off["Statement"] if s["Sid"] == "Tracing"]
+    assert [s for s in policy.build_policy(env)["Statement"] if s["Sid"] == "Tracing"]
 
 
 def test_gateway_answers_in_frs_format(built):
