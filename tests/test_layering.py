@@ -70,9 +70,6 @@ def rules_for(path: Path) -> list[tuple[str, tuple[str, ...]]]:
     if rel.startswith("chalicelib/"):
         rules.append(("chalicelib never imports test or benchmark code", ("testkit", "tests", "bench")))
         rules.append(("the service never depends on its command-line client", ("openfrs_cli",)))
-    if rel.startswith("openfrs_cli/"):
-        rules.append(("the command line talks to the service over HTTP only",
-                      ("chalicelib", "app", "testkit", "tests", "bench")))
         layer = rel.split("/")[1]
         if layer in ("store", "vision", "query", "inference", "identity"):
             rules.append((f"{layer}/ sits below the services and the API",
@@ -81,6 +78,9 @@ def rules_for(path: Path) -> list[tuple[str, tuple[str, ...]]]:
             rules.append(("services/ sit below the API", ("chalicelib.api",)))
         if layer in ("query", "store") and rel != "chalicelib/query/parse.py":
             rules.append(("only query/parse.py uses the grammar; stores use query.ast", ("lark",)))
+    if rel.startswith("openfrs_cli/"):
+        rules.append(("the command line talks to the service over HTTP only",
+                      ("chalicelib", "app", "testkit", "tests", "bench")))
     if rel.startswith("bench/"):
         rules.append(("benchmarks share helpers through testkit, not tests", ("tests",)))
     return rules
