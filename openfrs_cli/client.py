@@ -20,26 +20,30 @@ from huaweicloudsdkcore.exceptions.exceptions import (
     ServiceResponseException,
 )
 from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkfrs.v2 import FrsClient
 
 T = TypeVar("T")
 
 
-class TokenCredentials(BasicCredentials):
+def token_credentials(token: str, project_id: str) -> BasicCredentials:
     """An IAM token (``X-Auth-Token``, from ``POST /v3/auth/tokens``) instead of an
-    AK/SK signature; the SDK ships only signing credentials."""
+    AK/SK signature. The SDK ships only signing credentials and its builder
+    accepts only a ``BasicCredentials`` instance, so this is one whose signing
+    step sets the token header instead."""
+    creds = BasicCredentials("token", "token", project_id)
 
-    def __init__(self, token: str, project_id: str):
-        super().__init__("token", "token", project_id)
-        self._token = token
-
-    def process_auth_params(self, http_client: Any, region_id: str) -> "TokenCredentials":
-        return self
-
-    def sign_request(self, request: Any) -> Any:
-        request.header_params["X-Auth-Token"] = self._token
-        request.header_params["X-Project-Id"] = self.project_id
+    def sign_request(request: Any) -> Any:
+        if isinstance(request.body, str):
+            request.body = request.body.encode("utf-8")
+        request.header_params["X-Auth-Token"] = token
+        request.header_params["X-Project-Id"] = project_id
+        Signer.process_request_uri(request)  # the URI a signature step would build, unsigned
         return request
+
+    creds.sign_request = sign_request
+    creds.process_auth_params = lambda http_client, region_id: creds
+    return creds
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class Target:
         if not self.project_id:
             raise CliError("no project: give --project or OPENFRS_PROJECT_ID")
         if self.token:
-            return TokenCredentials(self.token, self.project_id)
+            return token_credentials(self.token, self.project_id)
         if not (self.ak and self.sk):
             raise CliError("credentials missing: give --ak/--sk (OPENFRS_AK/OPENFRS_SK) or --token "
                            "(OPENFRS_TOKEN)")
