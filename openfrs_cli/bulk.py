@@ -52,7 +52,7 @@ def items_from_dir(root: Path) -> list[Item]:
     """One person per folder: every image under ``root/<person>/`` (any depth)
     gets the folder's name; images directly in ``root`` their own file name."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames.sort()
         rel = Path(dirpath).relative_to(root)
         for name in sorted(filenames):
