@@ -1,6 +1,7 @@
 """Cold start: a fresh interpreter to the first answered request, per route.
 
     python -m bench.cold_start [--runs 5] [--layer]
+    python -m bench.cold_start --compare-observability [--runs 5] [--warm 40]
 
 For each of face-detect, face-compare and search (and, with ``--routes``
 including ``live``, live-detect on a 2.8 s real clip), a new Python process is
@@ -22,6 +23,19 @@ share below 2 cores at <= 1769 MB.
 The search face set is created in a separate process first (embedded store
 in a temporary directory). Authentication is off (FRS_AUTH=off): signature
 checks are measured by the identity suite. The last line is one-line JSON.
+
+``--compare-observability`` (``make bench-observability``) measures what the
+powertools middleware (chalicelib/observability.py) costs, in three modes run
+interleaved so that drifting machine load hits them alike: ``off``
+(FRS_OBSERVABILITY=off: no powertools imported), ``on`` (request line + EMF
+metrics, tracing off) and ``on+tracing`` (as deployed: a sampled trace
+header and subsegments sent by UDP to a loopback port nobody reads, so the
+serialising and sending is paid as on Lambda). Cold start: fresh process to
+the first answer of detect and search (median of ``--runs`` per mode).
+Warm: ``--warm`` requests per route in one process after 3 warm-up requests,
+the median taken, repeated in 3 rounds of alternating processes; the figure
+is the median of the rounds. Goal: on - off <= 5 ms per request and <= 100
+ms on a cold start.
 """
 from __future__ import annotations
 
@@ -134,9 +148,10 @@ def task_dir() -> Path:
     return dest
 
 
-def run_once(event: dict, layer: bool, data_dir: str) -> dict:
+def run_once(event: dict, layer: bool, data_dir: str, env_extra: dict | None = None) -> dict:
     cmd, env = child_cmd(layer)
     env["FRS_DATA_DIR"] = data_dir
+    env.update(env_extra or {})
     # A new container has an empty /tmp: nothing unpacked by an earlier run.
     tmp = tempfile.mkdtemp(prefix="frs-cold-tmp-")
     env["TMPDIR"] = tmp
@@ -181,7 +196,12 @@ def main(argv=None) -> int:
     ap.add_argument("--layer", action="store_true", help="run with the built Lambda layers only")
     ap.add_argument("--routes", default="detect,compare,search",
                     help="comma list of routes to time (detect, compare, search, live)")
+    ap.add_argument("--compare-observability", action="store_true",
+                    help="cold start and warm p50 of detect/search with powertools off, on, on+tracing")
+    ap.add_argument("--warm", type=int, default=40, help="warm requests per route and round")
     a = ap.parse_args(argv)
+    if a.compare_observability:
+        return compare_observability(a)
     if a.runs < 3:
         ap.error("--runs must be at least 3 (the figure is a median)")
     if not (STILLS / "obama.jpg").exists():
@@ -215,6 +235,121 @@ def main(argv=None) -> int:
     worst = max(r["total_s"] for r in image_routes)
     summary["worst_total_s"] = worst
     summary["within_goal"] = worst <= GOAL_S
+    print(json.dumps(summary, sort_keys=True), flush=True)
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Powertools on/off (--compare-observability)
+OBS_GOAL_WARM_MS, OBS_GOAL_COLD_MS = 5.0, 100.0
+
+WARM_CHILD = r"""
+import json, sys, time
+import app
+events = json.loads(sys.stdin.read())
+n = int(sys.argv[1])
+
+class Context:
+    function_name = "openfrs-bench"; function_version = "$LATEST"; memory_limit_in_mb = 3008
+    aws_request_id = "bench"; log_group_name = log_stream_name = "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:openfrs-bench"
+    def get_remaining_time_in_millis(self): return 29000
+
+out = {}
+for route, event in events.items():
+    for _ in range(3):
+        app.app(event, Context())
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        status = app.app(event, Context())["statusCode"]
+        times.append((time.perf_counter() - t) * 1000.0)
+        assert status == 200, status
+    out[route] = times
+print(json.dumps(out))
+"""
+
+
+def observability_modes() -> dict[str, dict]:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a loopback port nobody reads
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    stage = {"OPENBLAS_NUM_THREADS": "1"}  # as every deployed stage sets it
+    return {
+        "off": {**stage, "FRS_OBSERVABILITY": "off"},
+        "on": {**stage, "FRS_OBSERVABILITY": "on", "FRS_TRACING": "off"},
+        "on+tracing": {**stage, "FRS_OBSERVABILITY": "on", "FRS_TRACING": "on", "LAMBDA_TASK_ROOT": str(REPO),
+                       "_X_AMZN_TRACE_ID": "Root=1-67a0c0de-0123456789abcdef01234567;"
+                                           "Parent=53995c3f42cd8ad8;Sampled=1",
+                       "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{port}"},
+    }
+
+
+def warm_once(events: dict, data_dir: str, env_extra: dict, n: int) -> dict[str, float]:
+    cmd, env = child_cmd(False)
+    cmd = [cmd[0], "-c", WARM_CHILD, str(n)]
+    env.update(FRS_DATA_DIR=data_dir, **env_extra)
+    r = subprocess.run(cmd, input=json.dumps(events), capture_output=True, text=True, cwd=REPO, env=env,
+                       timeout=600)
+    if r.returncode != 0:
+        sys.exit(f"warm child failed:\n{r.stderr[-3000:]}")
+    times = json.loads(r.stdout.strip().splitlines()[-1])
+    return {route: statistics.median(t) for route, t in times.items()}
+
+
+def compare_observability(a: argparse.Namespace) -> int:
+    if a.runs < 3:
+        sys.exit("--runs must be at least 3 (the figure is a median)")
+    if not (STILLS / "obama.jpg").exists():
+        sys.exit(f"stills not found in {STILLS} (set FRS_DATASETS)")
+    modes = observability_modes()
+    events = {k: v for k, v in requests().items() if k in ("detect", "search")}
+    # GET /health has no inference: its p50 is the middleware's own cost without model noise.
+    events["health"] = proxy_event("GET", "/health", {}, {})
+    summary: dict = {"bench": "observability", "runs": a.runs, "warm_requests": a.warm, "rounds": 3,
+                     "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
+                     "goal_ms": {"warm_p50_overhead": OBS_GOAL_WARM_MS,
+                                 "cold_start_overhead": OBS_GOAL_COLD_MS}}
+    with tempfile.TemporaryDirectory() as data_dir:
+        seed_search_set(data_dir)
+        cold: dict = {m: {r: [] for r in events} for m in modes}
+        for _ in range(a.runs):
+            for m, extra in modes.items():
+                for route, event in events.items():
+                    s = run_once(event, False, data_dir, extra)
+                    if s["status"] != 200:
+                        sys.exit(f"{m} {route}: answered {s['status']}: {s['body']}")
+                    cold[m][route].append(s)
+        warm: dict = {m: {r: [] for r in events} for m in modes}
+        for _ in range(3):
+            for m, extra in modes.items():
+                for route, p50 in warm_once(events, data_dir, extra, a.warm).items():
+                    warm[m][route].append(p50)
+    cold_ms = {m: {r: {k: round(1000 * statistics.median(x[k] for x in v), 1)
+                       for k in ("total_s", "import_s", "first_request_s")}
+                   for r, v in per.items()} for m, per in cold.items()}
+    warm_ms = {m: {r: round(statistics.median(v), 2) for r, v in per.items()} for m, per in warm.items()}
+    summary["cold_start_ms"], summary["warm_p50_ms"] = cold_ms, warm_ms
+
+    def delta(m: str, r: str, key: str) -> float:
+        return round(cold_ms[m][r][key] - cold_ms["off"][r][key], 1)
+
+    over = {m: {"cold_total_ms": {r: delta(m, r, "total_s") for r in events},
+                "cold_import_ms": {r: delta(m, r, "import_s") for r in events},
+                "warm_p50_ms": {r: round(warm_ms[m][r] - warm_ms["off"][r], 2) for r in events}}
+            for m in ("on", "on+tracing")}
+    summary["overhead_vs_off"] = over
+    for m in modes:
+        cold_txt = "  ".join(f"{r} {cold_ms[m][r]['total_s']:.0f} ms (import {cold_ms[m][r]['import_s']:.0f})"
+                             for r in events)
+        warm_txt = "  ".join(f"{r} {warm_ms[m][r]:.2f} ms" for r in events)
+        print(f"{m:11s} cold total {cold_txt}   warm p50 {warm_txt}", flush=True)
+    summary["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    worst_warm = max(v for m in over.values() for v in m["warm_p50_ms"].values())
+    worst_cold = max(v for m in over.values() for v in m["cold_total_ms"].values())
+    summary["worst_overhead_ms"] = {"warm_p50": worst_warm, "cold_total": worst_cold}
+    summary["within_goal"] = worst_warm <= OBS_GOAL_WARM_MS and worst_cold <= OBS_GOAL_COLD_MS
     print(json.dumps(summary, sort_keys=True), flush=True)
     return 0
 
