@@ -41,10 +41,12 @@ class State:
 
 
 def command(fn: Callable) -> Callable:
-    """Errors become one readable line with the FRS code (no traceback)."""
+    """Errors become one readable line with the FRS code (no traceback); every
+    command also takes ``--json`` after its name."""
     @functools.wraps(fn)
     @click.pass_obj
-    def run(state: State, *args: Any, **kwargs: Any) -> Any:
+    def run(state: State, *args: Any, sub_json: bool = False, **kwargs: Any) -> Any:
+        state.json = state.json or sub_json
         try:
             return fn(state, *args, **kwargs)
         except (ServiceResponseException, SdkException, CliError, OSError) as exc:
@@ -56,7 +58,7 @@ def command(fn: Callable) -> Callable:
             else:
                 click.echo(f"error {code}: {msg}".replace("error : ", "error: "), err=True)
             sys.exit(1)
-    return run
+    return click.option("--json", "sub_json", is_flag=True, help="Machine-readable JSON output.")(run)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
