@@ -100,10 +100,11 @@ def serve(name: str) -> Response:
                # Revalidate every time: a new release is picked up at once,
                # an unchanged file costs a 304.
                "Cache-Control": "no-cache", **SECURITY_HEADERS}
-    request = console.current_request
-    if request.headers.get("if-none-match") == asset.etag:
-        return Response(body="", status_code=304, headers=headers)
+    # Chalice wants bytes for a binary type and text for any other, also when
+    # the body is empty (a 304).
     binary = is_binary(asset.content_type, console.current_app.api.binary_types)
+    if console.current_request.headers.get("if-none-match") == asset.etag:
+        return Response(body=b"" if binary else "", status_code=304, headers=headers)
     body: str | bytes = asset.body if binary else asset.body.decode("utf-8")
     return Response(body=body, status_code=200, headers=headers)
 

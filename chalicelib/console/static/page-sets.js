@@ -79,7 +79,9 @@ function fieldEditor() {
 
 function createForm(reload) {
   const name = h('input', { name: 'face_set_name', required: true, autocomplete: 'off' });
-  const capacity = h('input', { name: 'face_set_capacity', inputmode: 'numeric', placeholder: '100000' });
+  // FRS capacities: multiples of 10000 up to 100000.
+  const capacity = h('select', { name: 'face_set_capacity' }, h('option', { value: '' }, 'service default'),
+    Array.from({ length: 10 }, (_, i) => h('option', { value: String((i + 1) * 10000) }, String((i + 1) * 10000))));
   const editor = fieldEditor();
   const msg = h('div', { class: 'slot' });
   const form = h('form', {
@@ -89,13 +91,7 @@ function createForm(reload) {
         e.preventDefault();
         msg.replaceChildren();
         const body = { face_set_name: name.value.trim() };
-        if (capacity.value.trim()) {
-          if (!/^[0-9]+$/.test(capacity.value.trim())) {
-            msg.replaceChildren(errorBox(new Error('Capacity must be a whole number.')));
-            return;
-          }
-          body.face_set_capacity = Number(capacity.value.trim());
-        }
+        if (capacity.value) body.face_set_capacity = Number(capacity.value);
         const fields = editor.value();
         if (Object.keys(fields).length) body.external_fields = fields;
         try {
@@ -109,7 +105,7 @@ function createForm(reload) {
   },
   h('h2', {}, 'Create a face set'),
   field('Name', name, 'Letters, digits, _ and - (FRS face set name)'),
-  field('Capacity', capacity, 'Optional; the service default when empty'),
+  field('Capacity', capacity, 'Most faces the set may hold'),
   editor.el, msg,
   h('button', { type: 'submit', id: 'create-set' }, 'Create face set'));
   return form;

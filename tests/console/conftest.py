@@ -1,0 +1,101 @@
+"""A real ``chalice local`` with authentication on (IAM tokens) and a real
+headless Chromium (the ``browser`` fixture of tests/conftest.py) for the
+console tests. Each page records console errors, uncaught exceptions,
+dialogs (alert) and CSP violations, so a test can assert that none happened."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from testkit.server import LocalServer
+from tests.conftest import models_built
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "docs" / "console"
+USER = {"domain": "openfrs", "user": "console-admin", "password": "console-pw-12345",
+        "project": "demo", "project_id": "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"}
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory):
+    if not models_built():
+        pytest.skip("models are not built: run `make models`")
+    data = tmp_path_factory.mktemp("frs-console") / "data"
+    env = {"FRS_DATA_DIR": str(data), "FRS_STORE": "embedded", "FRS_AUTH": "iam",
+           "FRS_IDENTITY_BACKEND": "sqlite", "FRS_RATELIMIT": "",
+           "FRS_BOOTSTRAP_PROJECT_ID": USER["project_id"], "FRS_BOOTSTRAP_PROJECT_NAME": USER["project"],
+           "FRS_BOOTSTRAP_AK": "AKCONSOLE00000000001",
+           "FRS_BOOTSTRAP_SK": "sk-console-0123456789abcdefghijklmnop",
+           "FRS_BOOTSTRAP_USER": USER["user"], "FRS_BOOTSTRAP_PASSWORD": USER["password"],
+           "FRS_MEDIA_BUCKETS": ""}
+    srv = LocalServer(env, log_path=data.parent / "chalice-local.log").start()
+    yield srv
+    srv.stop()
+
+
+@dataclass
+class Watch:
+    """What went wrong in a page: errors logged, exceptions thrown, dialogs opened."""
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def assert_clean(self):
+        assert self.dialogs == [], f"a dialog opened: {self.dialogs}"
+        assert self.errors == [], f"errors in the page: {self.errors}"
+
+
+def watch(page, allow=()) -> Watch:
+    """Collect console errors (CSP violations are reported there too), page
+    errors and dialogs; messages containing any text of ``allow`` are expected
+    answers (a 4xx the test provokes shows as "Failed to load resource")."""
+    w = Watch()
+
+    def on_console(msg):
+        if msg.type == "error" and not any(a in msg.text for a in allow):
+            w.errors.append(msg.text)
+
+    def on_dialog(dialog):
+        w.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: w.errors.append(f"pageerror: {exc}"))
+    page.on("dialog", on_dialog)
+    return w
+
+
+def sign_in(page, server, user=USER):
+    page.goto(server.url + "/console")
+    page.get_by_label("User name").fill(user["user"])
+    page.get_by_label("Password").fill(user["password"])
+    page.get_by_label("Account (domain)").fill(user["domain"])
+    page.get_by_label("Project").fill(user["project"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Face sets", level=1).wait_for()
+
+
+def shot(page, name: str, full_page: bool = True):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, the page's screenshot and text go to a temp folder named in
+    the report (a headless browser cannot be watched); the page is still open
+    here, before the fixtures' teardown."""
+    outcome = yield
+    rep = outcome.get_result()
+    page = getattr(item, "funcargs", {}).get("page")
+    if rep.when != "call" or not rep.failed or page is None:
+        return
+    out = Path(tempfile.mkdtemp(prefix="console-failure-"))
+    try:
+        page.screenshot(path=str(out / "page.png"), full_page=True)
+        (out / "page.txt").write_text(page.locator("body").inner_text())
+    except Exception as exc:  # the page may be gone; the failure itself is reported anyway
+        (out / "page.txt").write_text(f"no evidence: {exc}")
+    rep.sections.append(("console failure evidence", str(out)))
