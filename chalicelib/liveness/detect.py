@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from chalicelib.errors import ACTION_TIME_INVALID, VIDEO_MULTI_FACE, VIDEO_NO_FACE, VIDEO_QUALITY, FrsError
-from chalicelib.liveness import judges, request, same_person
+from chalicelib.liveness import judges, presentation, request, same_person
 from chalicelib.liveness.track import Sample, Track, track
 from chalicelib.liveness.video import Video
 from chalicelib.vision import pixels
@@ -155,6 +155,9 @@ def analyse(data: bytes, actions: object, action_time: object = None,
 
     series = _series(tr)
     verdicts = judges.judge(req.actions, series, req.windows, req.nod_threshold)
+    # A face that moved as a plane (a tilted print or screen) did not act.
+    evidence = presentation.examine(verdicts, S)
+    flat = presentation.refuse_flat(verdicts, evidence)
     motion = [s.motion for s in found if not np.isnan(s.motion)]
     frozen = not motion or float(np.median(motion)) < FROZEN_MOTION
     if frozen or any(not v.found and v.strength_ratio < 1.0 for v in verdicts):
@@ -165,12 +168,12 @@ def analyse(data: bytes, actions: object, action_time: object = None,
     t_ident = time.perf_counter() - t1
     # A cut means the clip is not one continuous recording of one face.
     cuts = sum(1 for s in S if s.jump)
-    if not ident.same or cuts:
+    if not ident.same or cuts or flat:
         warnings.append(7)
 
     picture = _picture(tr, warnings)
 
-    alive = all(v.found for v in verdicts) and ident.same and not frozen and not cuts
+    alive = all(v.found for v in verdicts) and ident.same and not frozen and not cuts and not flat
     body = {
         "video-result": {
             "alive": bool(alive),
@@ -184,6 +187,7 @@ def analyse(data: bytes, actions: object, action_time: object = None,
         "samples": len(S), "faces_found": len(found),
         "frozen": frozen, "median_motion": float(np.median(motion)) if motion else 0.0,
         "identity": ident.__dict__, "cuts": cuts,
+        "presentation": [e.__dict__ for e in evidence], "flat": flat,
         "verdicts": [{"action": v.action, "found": v.found, "ratio": round(v.strength_ratio, 3),
                       "event": v.event.__dict__ if v.event else None} for v in verdicts],
         "seconds": {"track": t_track, "identity": t_ident, "total": time.perf_counter() - t0},

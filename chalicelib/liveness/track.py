@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chalicelib.liveness import geometry
+from chalicelib.liveness import geometry, planar
 from chalicelib.liveness.mediapipe import (
     Detector,
     Face,
@@ -62,8 +62,10 @@ class Sample:
     brightness: float = 0.0
     crop: np.ndarray | None = None         # BGR face crop for identity checks
     crop_landmarks: np.ndarray | None = None  # (5, 2) in crop pixels, image order
+    crop_m: np.ndarray | None = None       # (2, 3) frame (downscaled) -> crop affine
     jump: bool = False                     # the face teleported since the last sample
     mesh: np.ndarray | None = None         # (468, 3) points of this frame (transient)
+    rigid: np.ndarray | None = None        # (K, 2) rigid mesh points (planar.RIGID_IDX), frame px
 
 
 @dataclass
@@ -89,13 +91,15 @@ def five_points(pts: np.ndarray) -> np.ndarray:
                      pts[1, :2], pts[61, :2], pts[291, :2]])
 
 
-def _crop(bgr: np.ndarray, box: np.ndarray, pts5: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _crop(bgr: np.ndarray, box: np.ndarray,
+          pts5: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(crop, its five points, the frame->crop affine)."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     side = max(box[2] - box[0], box[3] - box[1]) * 1.6
     k = CROP_SIDE / max(side, 1.0)
     m = np.array([[k, 0, CROP_SIDE / 2 - k * cx], [0, k, CROP_SIDE / 2 - k * cy]])
     crop = pixels.warp_affine(bgr, m, (CROP_SIDE, CROP_SIDE), border="replicate")
-    return crop, pts5 * k + m[:, 2]
+    return crop, pts5 * k + m[:, 2], m
 
 
 def track(frames: Iterable[Frame], frame_size: tuple[int, int], eyelids: bool = False) -> Track:
@@ -175,10 +179,11 @@ def _measure(fr: Frame, i: int, det: Detector, mesh_model: FaceMesh, out: Track,
     s.mouth = geometry.mouth_open(pts)
     s.eye = geometry.eye_open(pts)
     s.mesh = pts
+    s.rigid = pts[planar.RIGID_IDX, :2].astype(np.float32)
     lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
     box_small = np.array([lo[0], lo[1], hi[0], hi[1]])
     s.box = box_small * inv
-    s.crop, s.crop_landmarks = _crop(fr.bgr, box_small, five_points(pts))
+    s.crop, s.crop_landmarks, s.crop_m = _crop(fr.bgr, box_small, five_points(pts))
     g = pixels.bgr_to_gray(s.crop)
     inner = g[CROP_SIDE // 5: -CROP_SIDE // 5, CROP_SIDE // 5: -CROP_SIDE // 5]
     s.sharpness = pixels.laplacian_variance(inner)
