@@ -327,7 +327,7 @@ def compare_observability(a: argparse.Namespace) -> int:
                 for route, p50 in warm_once(events, data_dir, extra, a.warm).items():
                     warm[m][route].append(p50)
     cold_ms = {m: {r: {k: round(1000 * statistics.median(x[k] for x in v), 1)
-                       for k in ("total_s", "import_s", "first_request_s")}
+                       for k in ("total_s", "import_s", "first_request_s", "cpu_s")}
                    for r, v in per.items()} for m, per in cold.items()}
     warm_ms = {m: {r: round(statistics.median(v), 2) for r, v in per.items()} for m, per in warm.items()}
     summary["cold_start_ms"], summary["warm_p50_ms"] = cold_ms, warm_ms
@@ -337,6 +337,8 @@ def compare_observability(a: argparse.Namespace) -> int:
 
     over = {m: {"cold_total_ms": {r: delta(m, r, "total_s") for r in events},
                 "cold_import_ms": {r: delta(m, r, "import_s") for r in events},
+                # CPU seconds of the child: less moved by other load than wall time.
+                "cold_cpu_ms": {r: delta(m, r, "cpu_s") for r in events},
                 "warm_p50_ms": {r: round(warm_ms[m][r] - warm_ms["off"][r], 2) for r in events}}
             for m in ("on", "on+tracing")}
     summary["overhead_vs_off"] = over
