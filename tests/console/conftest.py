@@ -99,3 +99,28 @@ def pytest_runtest_makereport(item, call):
     except Exception as exc:  # the page may be gone; the failure itself is reported anyway
         (out / "page.txt").write_text(f"no evidence: {exc}")
     rep.sections.append(("console failure evidence", str(out)))
+
+
+class Api:
+    """The FRS API over HTTP with a token, for setting a scene before the
+    browser looks at it."""
+
+    def __init__(self, server, user=USER):
+        import requests
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user["user"], "password": user["password"], "domain": {"name": user["domain"]}}}},
+            "scope": {"project": {"name": user["project"]}}}}
+        r = requests.post(server.url + "/v3/auth/tokens", json=body, timeout=30)
+        assert r.status_code == 201, r.text
+        self.session = requests.Session()
+        self.session.headers["X-Auth-Token"] = r.headers["X-Subject-Token"]
+        self.base = f"{server.url}/v2/{r.json()['token']['project']['id']}"
+
+    def __call__(self, method, path, **kw):
+        return self.session.request(method, self.base + path, timeout=300, **kw)
+
+
+def new_set(api: Api, name: str, fields: dict | None = None) -> None:
+    api("DELETE", f"/face-sets/{name}")
+    r = api("POST", "/face-sets", json={"face_set_name": name, "external_fields": fields or {}})
+    assert r.status_code == 200, r.text

@@ -32,20 +32,14 @@ export async function render(view, query) {
   renderFields();
 
   const fileInput = h('input', { type: 'file', multiple: true, accept: 'image/*', class: 'visually-hidden', tabindex: -1, id: 'add-files', 'aria-hidden': 'true' });
-  const zone = h('div', {
-    class: 'dropzone', tabindex: 0, role: 'button', id: 'dropzone',
-    'aria-label': 'Drop images here, or press Enter to choose files',
-  }, h('strong', {}, 'Drop images here'), h('span', {}, ' or press Enter / click to choose files (JPG, PNG, BMP; up to 8 MB each)'));
+  // A real button: Enter, Space and a click open the file chooser natively
+  // (Chromium shows it only on a user activation, which a keydown is not).
+  const zone = h('button', { type: 'button', class: 'dropzone', id: 'dropzone' },
+    h('strong', {}, 'Drop images here'), h('span', {}, ' or press Enter / click to choose files (JPG, PNG, BMP; up to 8 MB each)'));
   const list = h('ol', { class: 'uploads', 'aria-live': 'polite' });
   const summary = h('p', { class: 'summary', role: 'status' });
 
   zone.addEventListener('click', () => fileInput.click());
-  zone.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      fileInput.click();
-    }
-  });
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');
