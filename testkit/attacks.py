@@ -438,6 +438,6 @@ ATTACKS: list[Attack] = _tilt_cases() + _motion_cases() + _phone_cases() + _repl
 action is seen at all, warning 7 with confidence < 0.5)."""
 
 # Small, fast subset for tests/liveness (one of each detector path).
-QUICK = ["nod_border_45_img1", "turn_crop_57_img22_lr_ask12", "cylinder_nod_img6"]
+QUICK = ["nod_border_45_img1", "turn_crop_57_img22_lr_ask12", "cylinder_nod_img6", "phone_d12_mouth"]
 
 

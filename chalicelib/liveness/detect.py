@@ -158,6 +158,12 @@ def analyse(data: bytes, actions: object, action_time: object = None,
     # A face that moved as a plane (a tilted print or screen) did not act.
     evidence = presentation.examine(verdicts, S)
     flat = presentation.refuse_flat(verdicts, evidence)
+    # A face framed by a screen bezel or card edge: whatever it did, it is
+    # a replay or a picture.
+    framed = presentation.screen_share(S)
+    screen = framed >= presentation.border.VIDEO_SHARE
+    if screen:
+        presentation.refuse_all(verdicts)
     motion = [s.motion for s in found if not np.isnan(s.motion)]
     frozen = not motion or float(np.median(motion)) < FROZEN_MOTION
     if frozen or any(not v.found and v.strength_ratio < 1.0 for v in verdicts):
@@ -168,12 +174,13 @@ def analyse(data: bytes, actions: object, action_time: object = None,
     t_ident = time.perf_counter() - t1
     # A cut means the clip is not one continuous recording of one face.
     cuts = sum(1 for s in S if s.jump)
-    if not ident.same or cuts or flat:
+    if not ident.same or cuts or flat or screen:
         warnings.append(7)
 
     picture = _picture(tr, warnings)
 
-    alive = all(v.found for v in verdicts) and ident.same and not frozen and not cuts and not flat
+    alive = all(v.found for v in verdicts) and ident.same and not frozen and not cuts and not flat \
+        and not screen
     body = {
         "video-result": {
             "alive": bool(alive),
@@ -188,6 +195,7 @@ def analyse(data: bytes, actions: object, action_time: object = None,
         "frozen": frozen, "median_motion": float(np.median(motion)) if motion else 0.0,
         "identity": ident.__dict__, "cuts": cuts,
         "presentation": [e.__dict__ for e in evidence], "flat": flat,
+        "framed_share": round(framed, 3), "screen": screen,
         "verdicts": [{"action": v.action, "found": v.found, "ratio": round(v.strength_ratio, 3),
                       "event": v.event.__dict__ if v.event else None} for v in verdicts],
         "seconds": {"track": t_track, "identity": t_ident, "total": time.perf_counter() - t0},

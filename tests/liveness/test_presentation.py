@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from chalicelib.liveness import planar, presentation
+from chalicelib.liveness import border, planar, presentation
 from chalicelib.liveness.detect import live_detect
 from chalicelib.liveness.judges import Event, Verdict
 from chalicelib.liveness.track import Sample
@@ -143,6 +143,48 @@ def test_mouth_and_blink_are_not_judged_for_parallax():
     for action in (4, 5):
         v = Verdict(action, True, 0.8, 2.0, Event(0.0, 0.5, 1.0, 1.0, 1.0))
         assert presentation.examine([v], samples) == []
+
+
+def _crop_with_edges(left: bool, right: bool, wobble: float = 0.0, slope: float = 0.0) -> np.ndarray:
+    """A face-crop-like image (noise texture) with a dark vertical bezel
+    edge in the left/right margin; ``wobble`` bends the edge like hair."""
+    g = _texture(3).astype(np.float32) * 0.4 + 90
+    y = np.arange(SIDE)
+    for on, x0, sign in ((left, 30, -1), (right, SIDE - 31, 1)):
+        if not on:
+            continue
+        edge = x0 + slope * (y - SIDE / 2) + wobble * np.sin(y / 9.0)
+        for row in y:
+            e = int(round(edge[row]))
+            if sign < 0:
+                g[row, :max(e, 0)] = 15
+            else:
+                g[row, min(e, SIDE):] = 15
+    return np.clip(g, 0, 255).astype(np.uint8)
+
+
+def test_border_framing_both_sides_is_a_screen():
+    assert border.framed(_crop_with_edges(True, True))
+    assert border.framed(_crop_with_edges(True, True, slope=0.15))   # a tilted phone
+
+
+def test_border_on_one_side_or_wobbly_is_not():
+    assert not border.framed(_crop_with_edges(True, False))
+    assert not border.framed(_crop_with_edges(False, True))
+    assert not border.framed(_crop_with_edges(False, False))
+    assert not border.framed(_crop_with_edges(True, True, wobble=3.0))  # hair, not a bezel
+
+
+def test_screen_share_and_refuse_all():
+    framed = [cv2.cvtColor(_crop_with_edges(True, True), cv2.COLOR_GRAY2BGR)] * 6
+    plain = [cv2.cvtColor(_crop_with_edges(False, False), cv2.COLOR_GRAY2BGR)] * 6
+    mk = lambda crops: [Sample(t=i / 8, found=True, crop=c) for i, c in enumerate(crops)]  # noqa: E731
+    assert presentation.screen_share(mk(framed)) == 1.0
+    assert presentation.screen_share(mk(plain)) == 0.0
+    verdicts = [Verdict(4, True, 0.9, 2.0), Verdict(5, False, 0.2, 0.4)]
+    presentation.refuse_all(verdicts)
+    assert [v.found for v in verdicts] == [False, False]
+    assert all(v.confidence < 0.5 for v in verdicts) and verdicts[1].confidence <= 0.2
 
 
 @pytest.mark.parametrize("name", QUICK)
