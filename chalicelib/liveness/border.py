@@ -12,6 +12,8 @@ its face samples that show it (``share``).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 CROP = 224
@@ -23,21 +25,25 @@ SLOPES = np.linspace(-0.2, 0.2, 9)  # px of x per px of y (a tilted phone)
 VIDEO_SHARE = 0.5         # share of face samples framed for a video to be a screen
 
 
+@functools.lru_cache(maxsize=4)
+def _gather(rows: int, cols: int) -> tuple[np.ndarray, int]:
+    """Flat indices (SLOPES x rows/2 x columns) of every candidate line in
+    the band padded by ``pad`` empty columns on both sides (every second
+    row: an edge covering the rows covers the even ones)."""
+    pad = int(np.ceil(np.abs(SLOPES).max() * rows / 2)) + 1
+    y = np.arange(0, rows, 2)
+    shift = np.round(SLOPES[:, None] * (y[None, :] - rows / 2)).astype(np.intp)   # (S, R/2)
+    c = pad + np.arange(cols)[None, None, :] + shift[:, :, None]
+    return y[None, :, None] * (cols + 2 * pad) + c, pad
+
+
 def _line_coverage(edge: np.ndarray) -> float:
-    """Best share of rows an (almost) vertical straight line of edge pixels
-    covers in the binary ``edge`` map (rows x columns), over SLOPES; the
+    """Best share of rows a straight, almost vertical line of edge pixels
+    covers in the binary ``edge`` map (rows x columns), over SLOPES (the
     line may not wobble: an edge of hair or a face outline does)."""
-    rows, cols = edge.shape
-    y = np.arange(rows) - rows / 2
-    e = edge
-    best = 0.0
-    for s in SLOPES:
-        shift = np.round(s * y).astype(np.intp)
-        cols_idx = np.arange(cols)[None, :] + shift[:, None]
-        ok = (cols_idx >= 0) & (cols_idx < cols)
-        hits = np.where(ok, e[np.arange(rows)[:, None], np.clip(cols_idx, 0, cols - 1)], False)
-        best = max(best, float(hits.mean(0).max()))
-    return best
+    idx, pad = _gather(*edge.shape)
+    flat = np.pad(edge, ((0, 0), (pad, pad))).ravel()
+    return float(flat[idx].mean(1).max())
 
 
 def coverage(gray_crop: np.ndarray) -> tuple[float, float]:
