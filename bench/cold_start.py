@@ -34,8 +34,10 @@ serialising and sending is paid as on Lambda). Cold start: fresh process to
 the first answer of detect and search (median of ``--runs`` per mode).
 Warm: ``--warm`` requests per route in one process after 3 warm-up requests,
 the median taken, repeated in 3 rounds of alternating processes; the figure
-is the median of the rounds. Goal: on - off <= 5 ms per request and <= 100
-ms on a cold start.
+is the median of the rounds. Wall and CPU time are both reported (warm: the
+request thread's CPU, with one ONNX thread); the goal, on - off <= 5 ms per
+request and <= 100 ms on a cold start, is judged on CPU time, which other
+load on a shared machine moves far less than wall time.
 """
 from __future__ import annotations
 
@@ -259,13 +261,14 @@ out = {}
 for route, event in events.items():
     for _ in range(3):
         app.app(event, Context())
-    times = []
+    wall, cpu = [], []
     for _ in range(n):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         status = app.app(event, Context())["statusCode"]
-        times.append((time.perf_counter() - t) * 1000.0)
+        cpu.append((time.thread_time() - c) * 1000.0)
+        wall.append((time.perf_counter() - t) * 1000.0)
         assert status == 200, status
-    out[route] = times
+    out[route] = {"wall": wall, "cpu": cpu}
 print(json.dumps(out))
 """
 
@@ -275,7 +278,9 @@ def observability_modes() -> dict[str, dict]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a loopback port nobody reads
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    stage = {"OPENBLAS_NUM_THREADS": "1"}  # as every deployed stage sets it
+    # OPENBLAS_NUM_THREADS=1 as every deployed stage sets it; one ONNX thread so
+    # that a request's CPU time is all on the thread that time.thread_time() reads.
+    stage = {"OPENBLAS_NUM_THREADS": "1", "FRS_ORT_THREADS": "1"}
     return {
         "off": {**stage, "FRS_OBSERVABILITY": "off"},
         "on": {**stage, "FRS_OBSERVABILITY": "on", "FRS_TRACING": "off"},
@@ -295,7 +300,7 @@ def warm_once(events: dict, data_dir: str, env_extra: dict, n: int) -> dict[str,
     if r.returncode != 0:
         sys.exit(f"warm child failed:\n{r.stderr[-3000:]}")
     times = json.loads(r.stdout.strip().splitlines()[-1])
-    return {route: statistics.median(t) for route, t in times.items()}
+    return {route: {k: statistics.median(v) for k, v in t.items()} for route, t in times.items()}
 
 
 def compare_observability(a: argparse.Namespace) -> int:
@@ -322,15 +327,20 @@ def compare_observability(a: argparse.Namespace) -> int:
                         sys.exit(f"{m} {route}: answered {s['status']}: {s['body']}")
                     cold[m][route].append(s)
         warm: dict = {m: {r: [] for r in events} for m in modes}
+        warm_cpu: dict = {m: {r: [] for r in events} for m in modes}
         for _ in range(3):
             for m, extra in modes.items():
                 for route, p50 in warm_once(events, data_dir, extra, a.warm).items():
-                    warm[m][route].append(p50)
+                    warm[m][route].append(p50["wall"])
+                    warm_cpu[m][route].append(p50["cpu"])
     cold_ms = {m: {r: {k: round(1000 * statistics.median(x[k] for x in v), 1)
                        for k in ("total_s", "import_s", "first_request_s", "cpu_s")}
                    for r, v in per.items()} for m, per in cold.items()}
     warm_ms = {m: {r: round(statistics.median(v), 2) for r, v in per.items()} for m, per in warm.items()}
+    warm_cpu_ms = {m: {r: round(statistics.median(v), 2) for r, v in per.items()}
+                   for m, per in warm_cpu.items()}
     summary["cold_start_ms"], summary["warm_p50_ms"] = cold_ms, warm_ms
+    summary["warm_cpu_p50_ms"] = warm_cpu_ms
 
     def delta(m: str, r: str, key: str) -> float:
         return round(cold_ms[m][r][key] - cold_ms["off"][r][key], 1)
@@ -339,18 +349,21 @@ def compare_observability(a: argparse.Namespace) -> int:
                 "cold_import_ms": {r: delta(m, r, "import_s") for r in events},
                 # CPU seconds of the child: less moved by other load than wall time.
                 "cold_cpu_ms": {r: delta(m, r, "cpu_s") for r in events},
-                "warm_p50_ms": {r: round(warm_ms[m][r] - warm_ms["off"][r], 2) for r in events}}
+                "warm_p50_ms": {r: round(warm_ms[m][r] - warm_ms["off"][r], 2) for r in events},
+                "warm_cpu_p50_ms": {r: round(warm_cpu_ms[m][r] - warm_cpu_ms["off"][r], 2) for r in events}}
             for m in ("on", "on+tracing")}
     summary["overhead_vs_off"] = over
     for m in modes:
         cold_txt = "  ".join(f"{r} {cold_ms[m][r]['total_s']:.0f} ms (import {cold_ms[m][r]['import_s']:.0f})"
                              for r in events)
-        warm_txt = "  ".join(f"{r} {warm_ms[m][r]:.2f} ms" for r in events)
+        warm_txt = "  ".join(f"{r} {warm_ms[m][r]:.2f} ms (CPU {warm_cpu_ms[m][r]:.2f})" for r in events)
         print(f"{m:11s} cold total {cold_txt}   warm p50 {warm_txt}", flush=True)
     summary["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
-    worst_warm = max(v for m in over.values() for v in m["warm_p50_ms"].values())
-    worst_cold = max(v for m in over.values() for v in m["cold_total_ms"].values())
-    summary["worst_overhead_ms"] = {"warm_p50": worst_warm, "cold_total": worst_cold}
+    # The verdict reads CPU time: on a shared machine wall time moves by more
+    # than the overhead measured (both are reported).
+    worst_warm = max(v for m in over.values() for v in m["warm_cpu_p50_ms"].values())
+    worst_cold = max(v for m in over.values() for v in m["cold_cpu_ms"].values())
+    summary["worst_overhead_ms"] = {"warm_cpu_p50": worst_warm, "cold_cpu": worst_cold}
     summary["within_goal"] = worst_warm <= OBS_GOAL_WARM_MS and worst_cold <= OBS_GOAL_COLD_MS
     print(json.dumps(summary, sort_keys=True), flush=True)
     return 0

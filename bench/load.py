@@ -86,6 +86,25 @@ def cell(url: str, path: str, body: dict, headers: dict, concurrency: int, max_r
             "error_rate": round(sum(errors.values()) / n, 4) if n else None, "errors": errors}
 
 
+def wait_ready(url: str, wait_s: float = 60.0) -> dict:
+    """GET /health until the server answers, then GET /ready (which loads the
+    models, so no timed request pays for it); exit unless it is ready."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if requests.get(url + "/health", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit(f"{url}/health did not answer in {wait_s:.0f} s")
+        time.sleep(0.2)
+    r = requests.get(url + "/ready", timeout=120)
+    if r.status_code != 200:
+        sys.exit(f"{url}/ready: {r.status_code} {r.text}")
+    return r.json()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -114,6 +133,9 @@ def main() -> int:
         url = server.url
     headers = {"X-Auth-Token": args.token} if args.token else {}
     try:
+        ready = wait_ready(url)
+        summary_ready = {"store": ready["store"]["backend"],
+                         "models": [ready["models"]["detector"], ready["models"]["embedder"]]}
         r = requests.post(f"{url}/v2/{args.project}/face-sets", headers=headers, timeout=30,
                           json={"face_set_name": SET, "face_set_capacity": 100000})
         if r.status_code != 200 and r.json().get("error_code") != "FRS.0301":
@@ -140,7 +162,7 @@ def main() -> int:
             server.stop()
     total = sum(r["requests"] for r in results.values())
     errs = sum(sum(r["errors"].values()) for r in results.values())
-    print_summary({"bench": "load", "url": "own chalice local" if server else url,
+    print_summary({"bench": "load", "url": "own chalice local" if server else url, **summary_ready,
                    "requests": total, "error_rate": round(errs / total, 4) if total else None,
                    "notes": notes, "cpus": os.cpu_count(),
                    # Other processes on the machine skew every figure: show how busy it was.
