@@ -134,8 +134,10 @@ def _formatter(fmt: str) -> Any:
         def serialize(self, log: dict) -> str:  # type: ignore[override]
             head = " ".join(str(log.pop(k, "")) for k in ("timestamp", "level", "message"))
             log.pop("service", None)
+            trace = log.pop("exception", None)  # a traceback reads best on its own lines
+            log.pop("stack_trace", None)  # the same traceback, structured for JSON
             rest = " ".join(f"{k}={_text(v)}" for k, v in log.items() if v is not None)
-            return f"{head} {rest}".rstrip()
+            return f"{head} {rest}".rstrip() + (f"\n{trace}" if trace else "")
 
     return ReadableFormatter() if fmt == "text" else LambdaPowertoolsFormatter()
 
