@@ -1,15 +1,14 @@
 """Face detection and 1:1 verification: API Reference §4.1, §4.2."""
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chalicelib import errors, observability
 from chalicelib.errors import FrsError
+from chalicelib.services.attributes import face_attributes, parse_codes
 from chalicelib.services.media import MAX_MEDIA_BYTES, read_media
-from chalicelib.services.params import get_str
 
 if TYPE_CHECKING:  # the vision package is imported lazily
     from chalicelib.vision.engine import DetectedFace, FaceEngine
@@ -26,20 +25,23 @@ def decode(data: bytes) -> np.ndarray:
 
 
 def faces_in(payload: dict, prefix: str = "image") -> tuple[np.ndarray, list[DetectedFace]]:
-    """Decode the image given under ``prefix`` and detect every face."""
+    """Decode the image given under ``prefix`` and detect every face; a
+    photo stored sideways or upside down is searched in its other three
+    rotations before answering none (boxes in the sent image's pixels)."""
     image = decode(read_media(payload, prefix))
-    faces = engine().detect(image)
+    faces = engine().detect_any_rotation(image)
     observability.note_faces(len(faces))
     return image, faces
 
 
 def detect(payload: dict) -> dict:
-    attributes = get_str(payload, "attributes")
-    codes = [] if attributes is None else attributes.split(",")
-    if not all(re.fullmatch("[0-9]+", a.strip(" ")) for a in codes):  # ASCII digits only
-        raise FrsError(errors.PARAM_FORMAT, "attributes must be comma-separated attribute codes.")
-    _, faces = faces_in(payload)
-    return {"faces": [{"bounding_box": f.bounding_box()} for f in faces]}
+    codes = parse_codes(payload)  # before the costly image work
+    image, faces = faces_in(payload)
+    if not codes:
+        return {"faces": [{"bounding_box": f.bounding_box()} for f in faces]}
+    attrs = face_attributes(image, faces, codes)
+    return {"faces": [{"bounding_box": f.bounding_box(), "attributes": a}
+                      for f, a in zip(faces, attrs, strict=True)]}
 
 
 def compare(payload: dict) -> dict:
@@ -55,7 +57,7 @@ def compare(payload: dict) -> dict:
     found = []
     for data in (data1, data2):
         image = decode(data)
-        faces = eng.detect(image)
+        faces = eng.detect_any_rotation(image)
         observability.note_faces(len(faces))
         if not faces:
             raise FrsError(errors.COMPARE_NO_FACE, "No face is detected in one of the images.")

@@ -77,6 +77,12 @@ class ChipEmbedder:
     @traced("embed")
     def embed_chips(self, chips_bgr: list[np.ndarray]) -> np.ndarray:
         """(N, D) L2-normalised descriptors for aligned BGR chips."""
+        return self.embed_chips_with_norms(chips_bgr)[0]
+
+    def embed_chips_with_norms(self, chips_bgr: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``embed_chips`` and each chip's raw descriptor length before
+        normalising (mean over the flip views): a recognisability signal
+        the quality score reads (chalicelib/vision/quality.py)."""
         batch = np.stack(chips_bgr).astype(np.float32)
         if self.rgb:
             batch = batch[..., ::-1]
@@ -92,12 +98,15 @@ class ChipEmbedder:
         else:
             out = np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0]
                                   for i in range(len(x))])
-        out = normalise(out.reshape(len(x), -1))
+        out = out.reshape(len(x), -1)
+        norms = np.linalg.norm(out, axis=1).astype(np.float32)
+        out = normalise(out)
         if self.flip_tta:
             # Mean direction of the two unit descriptors.
             n = len(chips_bgr)
             out = normalise(out[:n] + out[n:])
-        return out
+            norms = (norms[:n] + norms[n:]) / 2
+        return out, norms
 
 
 def recipe_tag(template: np.ndarray, flip_tta: bool) -> str:

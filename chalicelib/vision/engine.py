@@ -20,10 +20,12 @@ import numpy as np
 from chalicelib.errors import INTERNAL, FrsError
 from chalicelib.inference.manifest import has_model, load_manifest, model_dir, model_entry, short_id
 from chalicelib.lazy import Lazy
-from chalicelib.vision import registry
+from chalicelib.vision import quality, registry, rotation
+from chalicelib.vision.attributes import AttributeModels
 from chalicelib.vision.calibration import Calibration, load_calibration
 from chalicelib.vision.detector import CenterFace
 from chalicelib.vision.embedder import ChipEmbedder, EmbedderFamily
+from chalicelib.vision.quality import Quality
 from chalicelib.vision.yunet import YuNet
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ class DetectedFace:
     box: tuple[int, int, int, int]  # x, y, w, h in original-image pixels
     landmarks: np.ndarray           # (5, 2) float32: eyes, nose tip, mouth corners, image order
     score: float
+    # Clockwise turn (0/90/180/270) that makes the face upright (FRS face_angle).
+    angle: int = 0
 
     def bounding_box(self) -> dict:
         x, y, w, h = self.box
@@ -130,6 +134,18 @@ class FaceEngine:
                     self._fallback_looked = True
         return self._fallback
 
+    _attributes: AttributeModels | None = None
+
+    def attribute_models(self) -> AttributeModels:
+        """The opt-in age/gender models (roles ``age``, ``gender``), loaded on
+        the first request that asks for them; either may be absent."""
+        if self._attributes is None:
+            with self._lock:
+                if self._attributes is None:
+                    paths = [model_entry(r)[1] if has_model(r) else None for r in ("age", "gender")]
+                    self._attributes = AttributeModels(*paths)
+        return self._attributes
+
     def declared_ids(self) -> dict[str, str]:
         """Manifest role -> model_id of every built embedder (no model load)."""
         if self._declared is None:
@@ -219,6 +235,78 @@ class FaceEngine:
                                       np.asarray(lm, np.float32), float(score)))
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return faces
+
+    def detect_any_rotation(self, image: np.ndarray,
+                            threshold: float | None = None) -> list[DetectedFace]:
+        """``detect``; when it finds nothing, the image turned a quarter turn
+        either way and upside down (a photo stored sideways), with boxes and
+        landmarks mapped back to ``image``'s own coordinates. Each face's
+        ``angle`` is the clockwise turn that makes it upright."""
+        faces = self.detect(image, threshold)
+        if faces:
+            for f in faces:
+                f.angle = rotation.face_angle(f.landmarks)
+            return faces
+        h, w = image.shape[:2]
+        for angle in rotation.FALLBACK_ORDER:
+            found = self.detect(rotation.rotate_cw(image, angle), threshold)
+            if not found:
+                continue
+            out = []
+            for f in found:
+                x, y, bw, bh = f.box
+                x1, y1, x2, y2 = rotation.unrotate_box(np.array([x, y, x + bw, y + bh]), angle, image.shape)
+                x, y = int(round(max(0.0, float(x1)))), int(round(max(0.0, float(y1))))
+                right, bottom = int(round(min(float(w), float(x2)))), int(round(min(float(h), float(y2))))
+                out.append(DetectedFace((x, y, right - x, bottom - y),
+                                        rotation.unrotate_points(f.landmarks, angle, image.shape),
+                                        f.score, angle))
+            out.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+            return out
+        return []
+
+    def face_angles(self, image: np.ndarray, faces: list[DetectedFace]) -> list[int]:
+        """Each face's clockwise turn to upright, checked by the detectors: a
+        square crop around the face (rotation.face_crop) is detected in all
+        four turns, and the turn with the highest summed confidence of
+        CenterFace and YuNet (faces near the crop's centre) wins. CenterFace
+        also "finds" many upside-down or sideways faces, with landmarks placed
+        as if upright, so neither finding a face nor its landmarks tell how it
+        is turned (docs/vision.md has the figures)."""
+        judges = [lambda im: self.detector.run_at_scale(im, 1.0, rotation.ANGLE_MIN_SCORE)]
+        yunet = self.fallback_detector
+        if yunet is not None:
+            judges.append(lambda im: yunet.detect(im, threshold=rotation.ANGLE_MIN_SCORE))
+        out = []
+        for f in faces:
+            crop = rotation.face_crop(image, f.box)
+            scores = np.zeros(len(rotation.ANGLES))
+            for i, angle in enumerate(rotation.ANGLES):
+                turned = rotation.rotate_cw(crop, angle)
+                for judge in judges:
+                    raw = judge(turned)
+                    scores[i] += rotation.central_score(raw.boxes, raw.scores, crop.shape)
+            out.append(rotation.ANGLES[int(np.argmax(scores))] if scores.max() > 0 else f.angle)
+        return out
+
+    def quality(self, image: np.ndarray, faces: list[DetectedFace]) -> list[Quality]:
+        """FRS face quality of each face (chalicelib/vision/quality.py)."""
+        return self.quality_and_vectors(image, faces)[0]
+
+    def quality_and_vectors(self, image: np.ndarray, faces: list[DetectedFace]
+                            ) -> tuple[list[Quality], np.ndarray]:
+        """Each face's quality (the pixel and landmark signals plus SFace's
+        descriptor length) and SFace's unit descriptors, from one batched
+        SFace run on the ArcFace-template chips."""
+        sface = self.recognizer_of_family(quality.NORM_FAMILY).embedder
+        if not faces:
+            return [], np.zeros((0, sface.dim), np.float32)
+        chips = [quality.face_chip(image, f.landmarks) for f in faces]
+        same_chip = sface.size == quality.CHIP and np.allclose(sface.template, quality.ARCFACE_TEMPLATE)
+        vectors, norms = sface.embed_chips_with_norms(
+            chips if same_chip else [sface.chip(image, f.landmarks) for f in faces])
+        return [quality.measure(image, f.landmarks, f.score, float(n), chip=c)
+                for f, n, c in zip(faces, norms, chips, strict=True)], vectors
 
     # The default recogniser's capabilities (face-compare, new face sets).
     @property
