@@ -1,6 +1,6 @@
 """Per-stage latency of the face pipeline against face_recognition.
 
-    python -m bench.pipeline_speed [--runs N] [--no-baseline]
+    python -m bench.pipeline_speed [--runs N] [--no-baseline] [--attributes]
 
 Test images are built from real photos (no synthetic faces): the 1-face
 images are Obama portraits from ``stills/face_recognition`` fitted to
@@ -16,6 +16,10 @@ every run then times, per stage:
   decode (PIL, as ``load_image_file``), detect (``face_locations``),
   align (``pose_predictor_5_point`` + chip extraction), embed
   (``compute_face_descriptor`` on the chips).
+
+``--attributes`` also times what each set of detect ``attributes`` codes
+adds after detection on the 640x480 one-face image (quality, face_angle,
+age+gender, the "unknown" ones; interleaved).
 
 Reports p50/p95 per stage and the ratio of total p50 (theirs / ours), in
 wall time and in process CPU time (``total_cpu``; with ``FRS_ORT_THREADS=1``
@@ -136,6 +140,32 @@ def time_face_recognition(data, runs):
     return st, faces_found
 
 
+ATTRIBUTE_SETS = {"quality (12)": "12", "face_angle (21)": "21", "quality+face_angle (12,21)": "12,21",
+                  "age+gender (1,2)": "1,2", "unknown-only (4,6,7,8,11)": "4,6,7,8,11",
+                  "all (1,2,4,6,7,8,11,12,13,21)": "1,2,4,6,7,8,11,12,13,21"}
+
+
+def time_attributes(data, runs):
+    """Per-attribute cost on detect: the time ``face_attributes`` adds after
+    detection for each set of codes, interleaved over the same decoded image
+    and faces (so load hits every set alike); p50/p95 ms."""
+    from chalicelib.services.attributes import face_attributes
+    from chalicelib.vision import decode_image, get_engine
+    engine = get_engine()
+    image = decode_image(data)
+    faces = engine.detect_any_rotation(image)
+    sets = {k: frozenset(int(c) for c in v.split(",")) for k, v in ATTRIBUTE_SETS.items()}
+    for codes in sets.values():
+        face_attributes(image, faces, codes)  # load every model first
+    st: dict[str, list[float]] = {k: [] for k in sets}
+    for _ in range(runs):
+        for k, codes in sets.items():
+            t0 = time.perf_counter()
+            face_attributes(image, faces, codes)
+            st[k].append(time.perf_counter() - t0)
+    return {k: {"p50": percentile_ms(v, 50), "p95": percentile_ms(v, 95)} for k, v in st.items()}
+
+
 def summarise(st):
     return {k: {"p50": percentile_ms(v, 50), "p95": percentile_ms(v, 95)} for k, v in st.items()}
 
@@ -145,6 +175,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-baseline", action="store_true", help="skip face_recognition")
     ap.add_argument("--embedder", help="registered embedder family (default: the service's default)")
+    ap.add_argument("--attributes", action="store_true",
+                    help="also the cost of each detect attribute (640x480, one face)")
     args = ap.parse_args()
     from chalicelib.vision import decode_image
     engine = Pipeline(args.embedder)
@@ -177,6 +209,12 @@ def main() -> None:
                      f"-> {row['speedup_cpu_p50']}x)")
         print(line, flush=True)
         result[key] = row
+    if args.attributes:
+        cost = time_attributes(images["640x480_1face"][0], args.runs)
+        result["attributes_640x480_1face"] = cost
+        for k, v in cost.items():
+            print(f"attribute {k}: +{v['p50']} ms p50 (p95 {v['p95']})", flush=True)
+        result["attributes_12_21_overhead_p50_ms"] = cost["quality+face_angle (12,21)"]["p50"]
     one = result["640x480_1face"]
     result["detect_embed_640x480_1face_p50_ms"] = one["ours_detect_embed_p50"]
     if not args.no_baseline:
