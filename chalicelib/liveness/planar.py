@@ -83,7 +83,6 @@ def face_size(p: np.ndarray) -> float:
 # the residual is 1 - normalised cross-correlation: near 0 for a picture
 # (noise, compression, resampling), clearly higher for a head whose nose and
 # cheeks moved against each other.
-ALIGN_SIDE = 112          # crops (224 px) are halved
 ALIGN_ITERS = 8
 GRID = (20, 16)           # sample points across the upper face (x, y)
 

@@ -40,13 +40,13 @@ class Evidence:
 
 
 def _motion_samples(samples: list[Sample], start: float, end: float) -> tuple[Sample | None, list[Sample]]:
-    """The rest sample (at the motion's start) and the found samples of the motion."""
+    """The rest sample (the most frontal from 0.5 s before the motion to
+    its end) and the other found samples of the motion."""
     found = [s for s in samples if s.found and s.rigid is not None]
     if not found:
         return None, []
-    # The rest frame: the most frontal one at or shortly before the motion
-    # (the least foreshortened view of a tilted picture: its texture is the
-    # sharpest reference).
+    # The least foreshortened view of a tilted picture: its texture is the
+    # sharpest reference.
     near = [s for s in found if start - 0.5 <= s.t <= end] or found
     rest = min(near, key=lambda s: abs(s.yaw) + abs(s.pitch) if np.isfinite(s.yaw + s.pitch) else 1e9)
     seg = [s for s in found if start <= s.t <= end and s is not rest]
