@@ -77,9 +77,15 @@ def sign_in(page, server, user=USER):
     page.get_by_role("heading", name="Face sets", level=1).wait_for()
 
 
-def shot(page, name: str, full_page: bool = True):
+def shot(page, name: str, full_page: bool = True, target=None):
+    """docs/console/NAME.jpg (JPEG: the pages are mostly photographs, a PNG
+    of them is ten times the size)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+    opts = {"path": str(SHOTS / f"{name}.jpg"), "type": "jpeg", "quality": 82}
+    if target is not None:
+        target.screenshot(**opts)
+    else:
+        page.screenshot(full_page=full_page, **opts)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -89,9 +95,14 @@ def pytest_runtest_makereport(item, call):
     here, before the fixtures' teardown."""
     outcome = yield
     rep = outcome.get_result()
-    page = getattr(item, "funcargs", {}).get("page")
+    args = getattr(item, "funcargs", {})
+    page = args.get("page") or args.get("camera_page")
     if rep.when != "call" or not rep.failed or page is None:
         return
+    server = args.get("console_server")
+    if server is not None:  # the server's side of it (its log holds no secrets or images)
+        lines = [ln for ln in server.output().splitlines() if not ln.startswith('{"_aws"')]
+        rep.sections.append(("chalice local log (last lines)", "\n".join(lines[-40:])))
     out = Path(tempfile.mkdtemp(prefix="console-failure-"))
     try:
         page.screenshot(path=str(out / "page.png"), full_page=True)

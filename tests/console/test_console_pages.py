@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import STILLS
 
-from .conftest import USER, Api, new_set, sign_in, watch
+from .conftest import USER, Api, new_set, shot, sign_in, watch
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,35 @@ def test_sign_in_is_required_for_every_page(console_server, page):
     page.goto(console_server.url + "/console#/search")
     page.get_by_role("heading", name="Sign in").wait_for()
     sign_in(page, console_server)
+
+
+def test_detect_shows_attributes_when_the_service_gives_them(console_server, page):
+    path = STILLS / "obama.jpg"
+    if not path.is_file():
+        pytest.skip(f"dataset file {path} is absent")
+    api = Api(console_server)
+    r = api("POST", "/face-detect", files={"image_file": ("o.jpg", path.read_bytes())},
+            data={"attributes": "12,21"})
+    assert r.status_code == 200, r.text
+    expected = r.json()["faces"][0].get("attributes")
+    if not expected:
+        pytest.skip("this build's face-detect answers no attributes")
+    w = watch(page)
+    sign_in(page, console_server)
+    page.goto(console_server.url + "/console#/detect")
+    page.get_by_label("Image").set_input_files(str(path))
+    page.get_by_label("Attributes").fill("12,21")
+    page.get_by_role("button", name="Detect faces").click()
+    page.locator("#detect-count").wait_for(timeout=240_000)
+    shown = page.get_by_role("table", name="Detected faces").locator("dl.attrs")
+    terms = shown.locator("dt").all_inner_texts()
+    # Every leaf of the answer, named by its path (quality.blur, face_angle.yaw ...).
+    def leaves(obj, prefix=""):
+        for k, v in obj.items():
+            if isinstance(v, dict):
+                yield from leaves(v, f"{prefix}{k}.")
+            else:
+                yield f"{prefix}{k}"
+    assert sorted(terms) == sorted(leaves(expected))
+    shot(page, "detect-attributes", target=page.locator("main"))
+    w.assert_clean()

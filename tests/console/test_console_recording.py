@@ -27,28 +27,26 @@ def write_y4m(clip: Clip, path) -> None:
 
 
 @pytest.fixture
-def camera_page(tmp_path):
-    if kit.chromium_path() is None:
-        pytest.skip("no chromium binary on this machine: `make browser` installs Debian's package")
+def camera_page(tmp_path, browser):
     try:
         clip = Clip.load(CLIP)
     except MissingClip as e:
         pytest.skip(str(e))
     y4m = tmp_path / "camera.y4m"
     write_y4m(clip, y4m)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=kit.chromium_path(), headless=True,
-            args=kit.launch_args() + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                                      f"--use-file-for-fake-video-capture={y4m}"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.grant_permissions(["camera"])
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    # A second Chromium from the session's Playwright (one per process), with
+    # the camera flags the shared one does not have.
+    camera = browser.browser_type.launch(
+        executable_path=kit.chromium_path(), headless=True,
+        args=kit.launch_args() + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                                  f"--use-file-for-fake-video-capture={y4m}"])
+    context = camera.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["camera"])
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+        camera.close()
 
 
 def test_record_a_challenge_in_the_browser(console_server, camera_page):

@@ -22,7 +22,7 @@ export function attributesList(attrs) {
 
 export async function render(view) {
   const picker = imagePicker('Image');
-  const attributes = h('input', { name: 'attributes', class: 'mono', placeholder: 'e.g. 0,1,2,4', autocomplete: 'off' });
+  const attributes = h('input', { name: 'attributes', class: 'mono', placeholder: 'e.g. 1,2,12,21', autocomplete: 'off' });
   const result = h('div', { class: 'slot', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', id: 'detect-run' }, 'Detect faces');
   view.append(h('h1', { tabindex: -1 }, 'Detect'),
