@@ -104,7 +104,8 @@ def when_ready(environ: Mapping[str, str] | None = None, out: TextIO = sys.stdou
         return 1
     print(f"OpenFRS ready on {endpoint}: store {store.get('backend')}, models {models.get('detector')}"
           f" + {models.get('embedder')} (loaded in {models.get('ms')} ms). API reference {endpoint}/docs,"
-          f" liveness {endpoint}/health, readiness {endpoint}/ready", file=out, flush=True)
+          f" web console {endpoint}/console, liveness {endpoint}/health, readiness {endpoint}/ready",
+          file=out, flush=True)
     return 0
 
 
