@@ -40,6 +40,14 @@ def test_keyboard_only(console_server, page):
     page.keyboard.type(USER["project"])
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Face sets").wait_for()
+    # "Skip to content" comes first in the tab order and jumps past the
+    # navigation without leaving the page.
+    assert page.evaluate("document.querySelector('a[href], button, input, select, [tabindex]')"
+                         ".textContent") == "Skip to content"
+    page.locator(".skip").focus()
+    page.keyboard.press("Enter")
+    assert focused(page, "e.id") == "main"
+    assert page.evaluate("location.hash") == "#/sets"
 
     # Create a set with one custom field.
     tab_to(page, "e.name === 'face_set_name'")

@@ -125,5 +125,10 @@ api.onSessionChange((s, reason) => {
     else render();
   }
 });
+// The skip link moves focus; following its #main would be a route change.
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 window.addEventListener('hashchange', render);
 render();
