@@ -20,7 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-build.txt
 
 venv: $(VENV)/.installed
 
-# OPT_IN=passive_liveness also builds the opt-in silent-liveness model (README, Models).
+# OPT_IN=passive_liveness also builds the opt-in silent-liveness model, OPT_IN=attributes
+# the age/gender models; comma-separate both (README, Models).
 models: venv
 	FRS_OPT_IN_MODELS=$(OPT_IN) $(PYBIN) -m models.build
 
@@ -40,8 +41,8 @@ serve: models
 # Area-specific targets (opensearch, bench-*, layer, package, fuzz) live in mk/.
 -include mk/*.mk
 
-# The suite also covers the opt-in silent-liveness model.
-test test-fast: OPT_IN = passive_liveness
+# The suite also covers the opt-in silent-liveness and attribute models.
+test test-fast: OPT_IN = passive_liveness,attributes
 # The whole suite. The store contract and OpenSearch suites need a real node:
 # start one (or reuse a running one) and stop only what was started here.
 test: models browser
