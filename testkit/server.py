@@ -52,7 +52,9 @@ class LocalServer:
             try:
                 requests.get(self.url + "/v2/probe/face-sets", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Timeout: listening already, but the first (cold) request took
+                # over a second on a loaded machine; ask again.
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("chalice local did not start in time:\n" + self.output()[-5000:])
