@@ -104,3 +104,21 @@ def test_wrong_password_shows_the_iam_error(console_server, page):
     assert "username or password is wrong" in err.inner_text()
     assert page.evaluate("sessionStorage.length") == 0
     w.assert_clean()
+
+
+def test_a_refused_token_is_forgotten(console_server, page):
+    """A token the service refuses (expired, or revoked by a new signing key)
+    sends the user back to the sign-in form and is dropped from the tab."""
+    w = watch(page, allow=("status of 403",))  # FRS.0002
+    sign_in(page, console_server)
+    page.evaluate("""() => {
+        const key = 'openfrs.console.session';
+        const s = JSON.parse(sessionStorage.getItem(key));
+        s.token = s.token.slice(0, -4) + 'AAAA';
+        sessionStorage.setItem(key, JSON.stringify(s));
+    }""")
+    page.reload()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert page.get_by_role("status").inner_text() == "The token was refused; sign in again."
+    assert page.evaluate("sessionStorage.length") == 0
+    w.assert_clean()

@@ -2,8 +2,8 @@
 // authenticated with an IAM token from POST /v3/auth/tokens.
 //
 // The token lives in this module and in sessionStorage (this tab only, gone
-// when it closes); never in localStorage or a cookie. Signing out, or any
-// 401, forgets it.
+// when it closes); never in localStorage or a cookie. Signing out, a 401 or
+// FRS.0002 (the token expired or is invalid) forgets it.
 
 const KEY = 'openfrs.console.session';
 let session = restore();
@@ -108,7 +108,8 @@ export function request(method, path, { json, form, query, onProgress, auth = tr
         return;
       }
       const err = toError(xhr.status, data, rid);
-      if (xhr.status === 401 && auth) signOut('The token was refused; sign in again.');
+      // 401, or FRS.0002 (403): the token is expired, forged or of a deleted project.
+      if (auth && (xhr.status === 401 || err.code === 'FRS.0002')) signOut('The token was refused; sign in again.');
       reject(err);
     });
     xhr.addEventListener('error', () => reject(toError(0, null, null)));
