@@ -132,3 +132,11 @@ def test_scripts_never_parse_strings_as_html(path):
     code = re.sub(r"(?m)(^|\s)//\s.*$", "", code)
     for pattern in FORBIDDEN:
         assert not re.search(pattern, code), f"{path.name} uses {pattern}"
+
+
+def test_trailing_slash_goes_to_the_page(console_server):
+    r = requests.get(f"{console_server.url}/console/", allow_redirects=False, timeout=30)
+    assert r.status_code == 308 and r.headers["Location"] == "../console"
+    followed = requests.get(f"{console_server.url}/console/", timeout=30)
+    assert followed.url == f"{console_server.url}/console"
+    assert followed.content == (STATIC / "index.html").read_bytes()

@@ -111,6 +111,12 @@ def serve(name: str) -> Response:
 
 @console.route("/console", methods=["GET"])
 def console_index() -> Response:
+    # /console/ reaches this route too, but the page's relative URLs would then
+    # resolve under /console/console/: send the browser to /console (relative,
+    # so a stage prefix is kept).
+    path = (console.current_request.context or {}).get("path") or ""
+    if path.endswith("/"):
+        return Response(body="", status_code=308, headers={"Location": "../console", **SECURITY_HEADERS})
     return serve(INDEX)
 
 
