@@ -16,10 +16,9 @@ nod, with a little hand tremor always, and in some classes strong jitter, a
 slow zoom (moved toward the camera) or a sideways slide. Every frame gets
 lighting that follows the tilt, sensor noise and MPEG-4 compression.
 
-Which tilt sign fakes which action (measured on the first renders with the
-service's own yaw/pitch, see docs/liveness.md): turning the plane so its
-image-right edge recedes reads as a turn to the subject's left (action 1,
-yaw > 0); tipping its top edge away reads as a nod (action 3, pitch > 0).
+The service's mesh reads a tilted picture's yaw with either sign (it
+depends on the portrait and the tilt), so an attacker asks for whichever
+turn it gives: every turn clip is asked both ways (``_tilt_cases``).
 """
 from __future__ import annotations
 
@@ -37,7 +36,7 @@ import numpy as np
 from testkit.clips import REPO, Clip, MissingClip, original
 
 STILLS = REPO.parent / "shared" / "datasets" / "stills"
-VERSION = 1
+VERSION = 1               # part of the cache folder's name: bump it when the renderer changes
 SIZE = 512
 FPS = 25.0
 FOCAL = float(SIZE)
