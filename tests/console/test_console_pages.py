@@ -3,6 +3,7 @@ search with sort and return_fields, and the whole console under an API
 Gateway stage prefix (/api/console: every URL it uses is relative)."""
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -41,6 +42,38 @@ def test_paging_offset_and_limit(console_server, page, paged_set):
     page.get_by_label("Faces per page").select_option("20")
     info.filter(has_text=re.compile("^1–12 of 12$")).wait_for()
     assert page.locator("tr[data-face]").count() == 12
+    # Delete one face (after a confirmation).
+    page.locator("tr[data-face]", has_text="face11").get_by_role("button", name=re.compile("^Delete")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    info.filter(has_text=re.compile("^1–11 of 11$")).wait_for()
+    assert "face11" not in page.locator("tr[data-face] td:nth-child(2)").all_inner_texts()
+    w.assert_clean()
+
+
+def test_dropping_files_adds_each(console_server, page, tmp_path):
+    """A real drop event carrying two files (one not an image) on the drop zone."""
+    path = STILLS / "biden.jpg"
+    if not path.is_file():
+        pytest.skip(f"dataset file {path} is absent")
+    new_set(Api(console_server), "dropped")
+    w = watch(page, allow=("status of 400",))
+    sign_in(page, console_server)
+    page.goto(console_server.url + "/console#/add?set=dropped")
+    page.locator("#dropzone").wait_for()
+    b64 = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'biden.jpg', { type: 'image/jpeg' }));
+        dt.items.add(new File(['not an image'], 'notes.txt', { type: 'text/plain' }));
+        return dt;
+    }""", b64)
+    page.locator("#dropzone").dispatch_event("dragover", {"dataTransfer": transfer})
+    assert "over" in page.locator("#dropzone").get_attribute("class")
+    page.locator("#dropzone").dispatch_event("drop", {"dataTransfer": transfer})
+    page.get_by_text("1 added, 1 failed, 0 waiting.").wait_for(timeout=240_000)
+    assert "added: face" in page.locator("li.upload[data-file='biden.jpg']").inner_text()
+    assert page.locator("li.upload[data-file='notes.txt'] .error .code").inner_text().startswith("FRS.")
     w.assert_clean()
 
 
