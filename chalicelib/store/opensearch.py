@@ -507,11 +507,9 @@ class OpenSearchStore(FaceSetStore):
         self._check_can_create(self._get(self._project_doc(pid)), name, max_face_sets)
         dim = int(np.asarray(faces[0].vector).size) if faces else self.s.dim
         index = face_index(self.s, pid, name)
-        index_body = face_index_body(self.s, info.external_fields, dim)
-        # No periodic refresh while loading: one segment set is built at the end
-        # instead of a small segment (and its HNSW graph) every second, then merged.
-        index_body["settings"]["index"]["refresh_interval"] = "-1"
-        self.client.indices.create(index=index, body=index_body)
+        # The default periodic refresh stays on while loading: with refresh_interval -1
+        # restoring 20,000 faces took 2.3x as long (53-59 s against 23-24 s, load 12-15).
+        self.client.indices.create(index=index, body=face_index_body(self.s, info.external_fields, dim))
         try:
             self.client.index(index=self.registry, id=self._counter_doc(index),
                               body={"kind": "counter", "reserved": len(faces), "next_seq": len(faces)})
@@ -530,7 +528,6 @@ class OpenSearchStore(FaceSetStore):
                           if it["create"].get("status", 500) >= 300 and it["create"].get("status") != 409]
                 if failed:
                     raise self._bulk_error(failed[0].get("error", {}))
-            self.client.indices.put_settings(index=index, body={"index": {"refresh_interval": None}})
             self.client.indices.refresh(index=index)
             if self._count(index) != len(faces):
                 raise FrsError(errors.INTERNAL, f"restoring {name}: the index does not hold every face")
