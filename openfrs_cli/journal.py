@@ -11,6 +11,8 @@ it landed before sending it again (bulk.py, ``recover``).
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -18,6 +20,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from openfrs_cli.client import CliError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -54,6 +58,15 @@ class Journal:
         if not os.path.exists(path):  # private: it names people's photos
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.path, self.target = path, target
+        # One import per face set at a time: two would both send an image neither has journalled.
+        tag = hashlib.sha256(target.encode()).hexdigest()[:16]
+        self._flock = os.open(f"{path}.{tag}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(self._flock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._flock)
+            raise CliError(f"another openfrs import into this face set is running (journal {path})",
+                           "CLIENT.BUSY") from None
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -66,6 +79,7 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        os.close(self._flock)  # releases the lock (the kernel does too if the process dies)
 
     def states(self) -> dict[str, Entry]:
         with self._lock:
