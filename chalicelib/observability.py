@@ -54,6 +54,7 @@ NULL_SPAN = contextlib.nullcontext()
 @dataclass
 class _Scope:
     """What the lower layers noted during one request."""
+    request_id: str | None = None
     faces: int | None = None
     searches: list[tuple[str, float]] = field(default_factory=list)
     model_loads: list[tuple[str, float]] = field(default_factory=list)
@@ -69,6 +70,16 @@ _logger: Any = None
 
 # --------------------------------------------------------------------------
 # Hooks for the lower layers (cheap no-ops outside a request)
+def bind_request_id(rid: str) -> None:
+    """The request's X-Request-Id (chalicelib.api.http makes it): every log
+    line of the rest of the request carries it, not only the request line."""
+    s = _scope.get()
+    if s is not None and s.request_id is None:
+        s.request_id = rid
+        if _logger is not None:
+            _logger.thread_safe_append_keys(request_id=rid)
+
+
 def note_faces(n: int) -> None:
     """Faces detected in one image of this request (summed per request)."""
     s = _scope.get()
@@ -216,6 +227,8 @@ def _http_middleware(request: Any, get_response: Callable[[Any], Any]) -> Any:
     finally:
         _scope.reset(token)
     latency_ms = (time.perf_counter() - start) * 1000.0
+    if scope.request_id is not None:
+        logger().thread_safe_remove_keys(["request_id"])
     ctx = request.context or {}
     route = f"{request.method} {ctx.get('resourcePath') or request.path}"
     status = int(response.status_code)

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from chalice import Blueprint, Response
 
-from chalicelib import errors
+from chalicelib import errors, observability
 from chalicelib.config import settings
 from chalicelib.errors import FrsError
 from chalicelib.text import check_text, dumps
@@ -35,7 +35,9 @@ _HOST = socket.gethostname()
 
 
 def request_id() -> str:
-    return f"{uuid.uuid4()}-{int(time.time() * 1000)}-{_HOST}"
+    rid = f"{uuid.uuid4()}-{int(time.time() * 1000)}-{_HOST}"
+    observability.bind_request_id(rid)  # the request's log lines carry it
+    return rid
 
 
 @dataclass

@@ -103,6 +103,18 @@ def test_one_request_line_per_request_with_the_documented_keys(run):
     assert by_request_id(logs, got["wrong_password"]).get("error_code")
 
 
+def test_other_log_lines_of_a_request_carry_its_request_id(run):
+    """The identity layer's "auth refused" line, logged inside the request,
+    is found by the X-Request-Id the client got, like the request line."""
+    got, _, _, logs, _, _ = run
+    for name in ("bad_token", "wrong_password"):
+        rid = got[name].headers["X-Request-Id"]
+        inner = [d for d in logs if d.get("request_id") == rid and d.get("message") != "request"]
+        assert inner and all("refused" in d["message"] for d in inner), (name, inner)
+    # Lines outside any request (start-up) carry none.
+    assert all(d.get("request_id") for d in logs if d.get("message") == "request")
+
+
 def metric_values(emf, name, **dims):
     """Every value of metric ``name`` in EMF docs whose dimensions include ``dims``."""
     out = []
