@@ -148,7 +148,9 @@ def test_console_end_to_end(console_server, page, tmp_path):
     page.get_by_label("Send the time windows (action_time)").uncheck()
     page.get_by_label(re.compile("^Video")).set_input_files(str(CLIP))
     page.get_by_role("button", name="Check liveness").click()
-    page.locator("#live-verdict").wait_for(timeout=slow)
+    page.locator("#live-verdict, section.page > .slot .error").first.wait_for(timeout=slow)
+    refused = page.locator("section.page > .slot .error")
+    assert refused.count() == 0, f"the service refused the clip: {refused.inner_text()}"
     assert page.locator("#live-verdict").inner_text() == "Alive"
     actions = page.get_by_role("table", name="Actions").locator("tbody tr")
     assert actions.count() == 1

@@ -91,7 +91,10 @@ def test_record_a_challenge_in_the_browser(console_server, camera_page):
     sent = page.evaluate("window.__sentForms")[-1]
     assert sent["actions"] == "4" and sent["action_time"] == "1000-4000"
     assert sent["video_file"]["type"].startswith("video/webm") and sent["video_file"]["size"] > 10_000
-    page.locator("#live-verdict").wait_for(timeout=240_000)
+    # The verdict, or the service's error (then fail at once, saying which).
+    page.locator("#live-verdict, section.page > .slot .error").first.wait_for(timeout=240_000)
+    refused = page.locator("section.page > .slot .error")
+    assert refused.count() == 0, f"the service refused the recording: {refused.inner_text()}"
     verdict = page.locator("#live-verdict").inner_text()
     actions = page.get_by_role("table", name="Actions").locator("tbody tr")
     assert actions.count() == 1
