@@ -66,6 +66,13 @@ DECODER_MAX_PIXELS = 4096 * (2160 + 64)
 DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,avi,flv,matroska,webm,asf"
 # A 15 s 1080p clip decodes in about 1 s; anything near this is hostile.
 DECODE_TIMEOUT_S = 20.0
+# Browser recordings (MediaRecorder WebM) declare no average frame rate, only
+# a guess from their first timestamps ("30 tbr", or the millisecond time base
+# "1k tbr"), and their frames come at uneven times. Such a video is decoded
+# again through FFmpeg's fps filter, which places frames by their timestamps
+# at a constant rate (the guess when usable, else this), so index / rate is
+# time again and action_time windows hold.
+RESAMPLE_FPS = 30.0
 _HEADER_MAX_BYTES = 256 * 1024
 _TAIL_LINES = 30
 
@@ -97,8 +104,9 @@ def _duration_error(seconds: float) -> FrsError:
                     "The duration must be 1 to 15 seconds.")
 
 
-def command(exe: str, path: str) -> list[str]:
-    """The ffmpeg command line for one video (no shell is involved)."""
+def command(exe: str, path: str, resample_fps: float | None = None) -> list[str]:
+    """The ffmpeg command line for one video (no shell is involved);
+    ``resample_fps`` places frames by timestamp at that constant rate."""
     # Output size from the displayed (autorotated) size iw x ih, as
     # round(side * scale) with scale = min(1, MAX_SIDE / long side): the same
     # sizes and factor Video.frames() reports. Colour conversion first, at
@@ -110,6 +118,8 @@ def command(exe: str, path: str) -> list[str]:
     # levels, which flips borderline cases.
     s = f"min(1,{MAX_SIDE}/max(iw,ih))"
     vf = f"format=bgr24,scale=w='round(iw*{s})':h='round(ih*{s})':flags=area"
+    if resample_fps:
+        vf = f"fps={resample_fps:g}," + vf
     return [exe, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
             "-protocol_whitelist", "file", "-format_whitelist", DEMUXERS,
             "-max_pixels", str(DECODER_MAX_PIXELS),
@@ -138,6 +148,7 @@ class _Header:
     height: int = 0
     rotation: float = 0.0    # degrees, as the display matrix says
     fps: float = 0.0
+    fps_declared: bool = False   # an average rate ("fps"), not only a guess ("tbr")
     declared: float = 0.0    # container duration, 0 if not given
     out_width: int = 0       # frames on the pipe
     out_height: int = 0
@@ -207,6 +218,7 @@ def _apply_streams(h: _Header, streams: dict[tuple[str | None, int], list], mapp
         if size:
             h.width, h.height = int(size.group(1)), int(size.group(2))
         h.rotation, h.fps, h.has_input = rot, _rate(desc), True
+        h.fps_declared = any(kind == "fps" for _, _, kind in _FPS.findall(desc))
     if ("out", 0) in streams:
         size = _SIZE.search(streams[("out", 0)][0])
         if size:
@@ -278,9 +290,10 @@ class Video:
             self.close()
             raise
 
-    def _start(self) -> None:
+    def _launch(self, resample_fps: float | None) -> _Header:
+        """Start ffmpeg and parse its header once the first frame is out."""
         assert self.path is not None  # set by __init__, cleared only by close()
-        self.proc = subprocess.Popen(command(ffmpeg_exe(), self.path),
+        self.proc = subprocess.Popen(command(ffmpeg_exe(), self.path, resample_fps),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, bufsize=0, close_fds=True)
         self._watchdog = threading.Timer(DECODE_TIMEOUT_S, self._kill_slow)
@@ -293,6 +306,16 @@ class Video:
         # much is decoded before the checks below.
         self._stderr.ready.wait(DECODE_TIMEOUT_S + 1)
         h = _parse(self._stderr.header)
+        if resample_fps:
+            h.fps = resample_fps
+        return h
+
+    def _start(self) -> None:
+        h = self._launch(None)
+        usable = 0.5 <= h.fps <= 240
+        if h.has_input and not self._timed_out and not (usable and h.fps_declared):
+            self._stop()   # no declared rate: decode by timestamps instead
+            h = self._launch(h.fps if usable else RESAMPLE_FPS)
         if self._timed_out:
             raise _fail("decoding took too long")
         if h.too_big:

@@ -197,6 +197,39 @@ def test_ntsc_rate_is_exact(tmp_path):
     assert v.fps == 30000 / 1001 == pytest.approx(cv2_decode(path)[0], abs=1e-9)
 
 
+def test_variable_rate_webm_is_timed_by_its_timestamps(tmp_path):
+    """A browser recording (MediaRecorder WebM) declares no average rate, only a
+    guess ("30 tbr" here), and its frames come at uneven times (a loaded machine
+    drops some). Frames are placed by their timestamps: a 0.5 s stall after the
+    first second lengthens the clip instead of vanishing."""
+    path = tmp_path / "recorded.webm"
+    ff("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=3",
+       "-vf", "settb=1/12800,setpts='(N/30+if(gte(N,30),0.5,0))/TB'", "-fps_mode", "passthrough",
+       "-c:v", "libvpx", "-b:v", "500k", str(path))
+    header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True).stderr
+    assert " tbr" in header and " fps," not in header   # what makes this case
+    v, frames = decode_all(path.read_bytes(), sample_fps=10.0)
+    assert v.fps == 30.0
+    assert v.info.duration == pytest.approx(3.5, abs=0.1)
+    assert [round(f.t, 1) for f in frames[:3]] == [0.0, 0.1, 0.2]
+
+
+def test_millisecond_time_base_only_is_resampled(tmp_path):
+    """Chrome's MediaRecorder often leaves only "1k tbr": that was refused as an
+    "unusable frame rate 1000" (FRS.0701), the console's intermittent failure."""
+    path = tmp_path / "recorded.webm"
+    ff("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=2",
+       "-vf", "settb=1/12800,setpts='(N/30+0.015*random(1))/TB'", "-fps_mode", "passthrough",
+       "-c:v", "libvpx", "-b:v", "500k", str(path))
+    header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True).stderr
+    assert "1k tbr" in header and " fps," not in header
+    v, _ = decode_all(path.read_bytes())
+    assert v.fps == V.RESAMPLE_FPS
+    assert v.info.duration == pytest.approx(2.0, abs=0.1)
+
+
 # --- durations and sizes ---------------------------------------------------
 
 def test_declared_duration_refused_before_decoding(tmp_path):
