@@ -11,3 +11,9 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
 export FRS_TEST_CHROMIUM ?= $(CHROMIUM)
+
+# Rewrites the screenshots in docs/ (console pages, /docs) from the browser
+# tests; a plain `make test` photographs into a temp folder instead.
+.PHONY: screenshots
+screenshots: models browser
+	FRS_UPDATE_SCREENSHOTS=1 $(PYBIN) -m pytest -q tests/console tests/operations/test_docs_page.py

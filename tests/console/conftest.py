@@ -4,6 +4,7 @@ console tests. Each page records console errors, uncaught exceptions,
 dialogs (alert) and CSP violations, so a test can assert that none happened."""
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.conftest import models_built
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "console"
+_TEMP_SHOTS = Path(tempfile.mkdtemp(prefix="frs-console-shots-"))
 USER = {"domain": "openfrs", "user": "console-admin", "password": "console-pw-12345",
         "project": "demo", "project_id": "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"}
 
@@ -78,14 +80,19 @@ def sign_in(page, server, user=USER):
 
 
 def shot(page, name: str, full_page: bool = True, target=None):
-    """docs/console/NAME.jpg (JPEG: the pages are mostly photographs, a PNG
-    of them is ten times the size)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    opts = {"path": str(SHOTS / f"{name}.jpg"), "type": "jpeg", "quality": 82}
+    """NAME.jpg (JPEG: the pages are mostly photographs, a PNG of them is ten
+    times the size): into docs/console/ with FRS_UPDATE_SCREENSHOTS=1 (`make
+    screenshots`), else into a temp folder, so a test run leaves the checkout
+    as it was. Either way the page is photographed and the file checked."""
+    folder = SHOTS if os.environ.get("FRS_UPDATE_SCREENSHOTS") == "1" else _TEMP_SHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.jpg"
+    opts = {"path": str(path), "type": "jpeg", "quality": 82}
     if target is not None:
         target.screenshot(**opts)
     else:
         page.screenshot(full_page=full_page, **opts)
+    assert path.stat().st_size > 5_000, f"{name}: an empty screenshot"
 
 
 @pytest.hookimpl(hookwrapper=True)
