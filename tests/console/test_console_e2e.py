@@ -135,7 +135,7 @@ def test_console_end_to_end(console_server, page, tmp_path):
 
     # Detect: two people, two boxes.
     page.get_by_role("link", name="Detect").click()
-    page.get_by_label("Image").set_input_files(two_people)
+    page.get_by_label("Image", exact=True).set_input_files(two_people)
     page.get_by_role("button", name="Detect faces").click()
     page.locator("#detect-count").wait_for(timeout=slow)
     assert page.locator("#detect-count").inner_text() == "2 faces found"

@@ -47,6 +47,10 @@ def test_keyboard_only(console_server, page):
     page.locator(".skip").focus()
     page.keyboard.press("Enter")
     assert focused(page, "e.id") == "main"
+    # The page's own render (its list arriving after the heading) must not take it back.
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(200)
+    assert focused(page, "e.id") == "main"
     assert page.evaluate("location.hash") == "#/sets"
 
     # Create a set with one custom field.

@@ -152,7 +152,7 @@ def test_detect_shows_attributes_when_the_service_gives_them(console_server, pag
     w = watch(page)
     sign_in(page, console_server)
     page.goto(console_server.url + "/console#/detect")
-    page.get_by_label("Image").set_input_files(str(path))
+    page.get_by_label("Image", exact=True).set_input_files(str(path))
     page.get_by_label("Attributes").fill("12,21")
     page.get_by_role("button", name="Detect faces").click()
     page.locator("#detect-count").wait_for(timeout=240_000)

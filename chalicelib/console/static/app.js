@@ -114,7 +114,8 @@ async function render() {
   }
   if (mine === generation) {
     const heading = view.querySelector('h1');
-    if (heading && !view.contains(document.activeElement)) heading.focus();
+    // Not when the user already moved focus into the content (the skip link).
+    if (heading && !main.contains(document.activeElement)) heading.focus();
   }
 }
 
