@@ -1,8 +1,7 @@
 """Static files served by the app itself (no CDN): a flat folder read once,
 looked up by exact name (never joined onto a path), served with its content
 type, an ETag (304 on If-None-Match) and the security headers its page needs.
-Used by ``GET /docs`` (routes/apidocs.py); any other page of static files
-can use it the same way."""
+Used by ``GET /docs`` (routes/apidocs.py) and ``GET /console`` (routes/console.py)."""
 from __future__ import annotations
 
 import functools
@@ -32,9 +31,14 @@ class Asset:
     content_type: str
     etag: str
 
-    @property
-    def is_text(self) -> bool:
-        return self.content_type.startswith("text/")
+
+def is_binary(content_type: str, binary_types: list[str]) -> bool:
+    """Whether Chalice treats this response type as binary: it then wants a
+    bytes body (base64 for API Gateway), and a str body for any other type.
+    Chalice matches the listed types literally (``image/*`` does not cover
+    ``image/svg+xml``), and so does this."""
+    types = {t.lower() for t in binary_types}
+    return "*/*" in types or content_type.split(";")[0].strip().lower() in types
 
 
 class StaticFiles:
@@ -58,7 +62,8 @@ class StaticFiles:
                 out[path.name] = Asset(body, ctype, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         return out
 
-    def response(self, name: str, request: Any) -> Response:
+    def response(self, name: str, request: Any, binary_types: list[str]) -> Response:
+        """The file ``name`` for ``request``; ``binary_types`` are the app's."""
         asset = self.assets.get(name)
         if asset is None:
             missing = FrsError(API_NOT_FOUND, "The API does not exist or has not been published.")
@@ -67,8 +72,10 @@ class StaticFiles:
             "Content-Type": asset.content_type, "ETag": asset.etag,
             # Revalidate each time: a new release shows at once, an unchanged file costs a 304.
             "Cache-Control": "no-cache", **self.headers}
+        # Chalice wants bytes for a binary type and text for any other, also
+        # when the body is empty (a 304).
+        binary = is_binary(asset.content_type, binary_types)
         if (request.headers or {}).get("if-none-match") == asset.etag:
-            # Bytes for a binary type: Chalice refuses a str body there.
-            return Response(body="" if asset.is_text else b"", status_code=304, headers=headers)
-        body: str | bytes = asset.body.decode("utf-8") if asset.is_text else asset.body
+            return Response(body=b"" if binary else "", status_code=304, headers=headers)
+        body: str | bytes = asset.body if binary else asset.body.decode("utf-8")
         return Response(body=body, status_code=200, headers=headers)

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from chalicelib.api.routes import console as route
+from chalicelib.api.static import CONTENT_TYPES
 
 STATIC = route.STATIC
 SCRIPTS = sorted(STATIC.glob("*.js"))
@@ -23,7 +24,7 @@ def test_every_file_with_its_type_and_headers(console_server):
     for path in sorted(STATIC.iterdir()):
         r = requests.get(f"{console_server.url}/console/{path.name}", headers={"Accept": "*/*"}, timeout=30)
         assert r.status_code == 200, path.name
-        assert r.headers["Content-Type"] == route.CONTENT_TYPES[path.suffix]
+        assert r.headers["Content-Type"] == CONTENT_TYPES[path.suffix]
         assert r.content == path.read_bytes(), path.name  # the bytes, also of the PNG
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["Content-Security-Policy"] == route.CSP

@@ -49,9 +49,9 @@ def docs_index() -> Response:
     if "swagger-ui-bundle.js" not in FILES.assets:
         return error_response(FrsError(INTERNAL, "The API reference page is not built: run `make docs-ui`."),
                               request_id())
-    return FILES.response(INDEX, apidocs.current_request)
+    return FILES.response(INDEX, apidocs.current_request, apidocs.current_app.api.binary_types)
 
 
 @apidocs.route("/docs/{asset}", methods=["GET"])
 def docs_asset(asset: str) -> Response:
-    return FILES.response(asset, apidocs.current_request)
+    return FILES.response(asset, apidocs.current_request, apidocs.current_app.api.binary_types)

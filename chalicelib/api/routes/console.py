@@ -13,27 +13,14 @@ bytes) and ``chalice local`` sends its bytes.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import error_response, request_id
-from chalicelib.errors import API_NOT_FOUND, FrsError
+from chalicelib.api.static import StaticFiles
 
 STATIC = Path(__file__).resolve().parents[2] / "console" / "static"
 INDEX = "index.html"
-
-# Only these kinds of file are served; anything else in the folder is not.
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-}
 
 # media-src/img-src blob: and data: are the user's own files, recordings and
 # the liveness picture (base64 in the API answer); nothing else is allowed.
@@ -61,52 +48,11 @@ SECURITY_HEADERS = {
 console = Blueprint(__name__)
 
 
-@dataclass(frozen=True)
-class Asset:
-    body: bytes
-    content_type: str
-    etag: str
-
-
-def is_binary(content_type: str, binary_types: list[str]) -> bool:
-    """Whether Chalice treats this response type as binary: it then wants a
-    bytes body (base64 for API Gateway), and a str body for any other type.
-    Chalice matches the listed types literally (``image/*`` does not cover
-    ``image/svg+xml``), and so does this."""
-    types = {t.lower() for t in binary_types}
-    return "*/*" in types or content_type.split(";")[0].strip().lower() in types
-
-
-@functools.lru_cache(maxsize=1)
-def assets() -> dict[str, Asset]:
-    """Every servable file by name, read once. The folder is flat, so a name
-    is looked up in this table and never joined onto a path."""
-    out = {}
-    for path in sorted(STATIC.iterdir()):
-        ctype = CONTENT_TYPES.get(path.suffix)
-        if ctype is None or not path.is_file():
-            continue
-        body = path.read_bytes()
-        out[path.name] = Asset(body, ctype, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
-    return out
+FILES = StaticFiles(STATIC, headers=SECURITY_HEADERS)
 
 
 def serve(name: str) -> Response:
-    asset = assets().get(name)
-    if asset is None:
-        return error_response(FrsError(API_NOT_FOUND, "The API does not exist or has not been published."),
-                              request_id())
-    headers: dict[str, str | list[str]] = {"Content-Type": asset.content_type, "ETag": asset.etag,
-               # Revalidate every time: a new release is picked up at once,
-               # an unchanged file costs a 304.
-               "Cache-Control": "no-cache", **SECURITY_HEADERS}
-    # Chalice wants bytes for a binary type and text for any other, also when
-    # the body is empty (a 304).
-    binary = is_binary(asset.content_type, console.current_app.api.binary_types)
-    if console.current_request.headers.get("if-none-match") == asset.etag:
-        return Response(body=b"" if binary else "", status_code=304, headers=headers)
-    body: str | bytes = asset.body if binary else asset.body.decode("utf-8")
-    return Response(body=body, status_code=200, headers=headers)
+    return FILES.response(name, console.current_request, console.current_app.api.binary_types)
 
 
 @console.route("/console", methods=["GET"])
