@@ -81,6 +81,11 @@ def _not_found(name: str) -> FrsError:
     return FrsError(errors.FACE_SET_NOT_FOUND, f"The face set {name} does not exist.")
 
 
+# One face row; add_faces and restore_face_set both write them.
+_INSERT_FACES = ("INSERT INTO faces (project_id, face_id, external_image_id, box_x, box_y,"
+                 " box_w, box_h, fields, vector, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 class EmbeddedStore(FaceSetStore):
     def __init__(self, data_dir: str, synchronous: str = "FULL"):
         # FULL: a face is acknowledged only once the WAL is fsynced, so an
@@ -241,10 +246,7 @@ class EmbeddedStore(FaceSetStore):
             if set_dim is not None and set_dim != dim:
                 raise ValueError(f"vector length {dim} differs from the face set's {set_dim}")
             try:
-                conn.executemany(
-                    "INSERT INTO faces (project_id, face_id, external_image_id, box_x, box_y,"
-                    " box_w, box_h, fields, vector, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [r + (sid,) for r in rows])
+                conn.executemany(_INSERT_FACES, [r + (sid,) for r in rows])
             except sqlite3.IntegrityError as e:
                 if "UNIQUE" not in str(e):
                     raise
@@ -355,10 +357,7 @@ class EmbeddedStore(FaceSetStore):
             (sid,) = conn.execute("SELECT sid FROM face_sets WHERE project_id=? AND name=?",
                                   (info.project_id, info.face_set_name)).fetchone()
             try:
-                conn.executemany(
-                    "INSERT INTO faces (project_id, face_id, external_image_id, box_x, box_y,"
-                    " box_w, box_h, fields, vector, sid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [r + (sid,) for r in rows])
+                conn.executemany(_INSERT_FACES, [r + (sid,) for r in rows])
             except sqlite3.IntegrityError as e:
                 raise FrsError(errors.PARAM_FORMAT, "Duplicate face_id in the restored set.") from e
             conn.execute("UPDATE face_sets SET face_number=?, dim=?, version=version+1 WHERE sid=?",
