@@ -1,6 +1,10 @@
-"""Age and gender of the opt-in attribute models, per UTKFace group.
+"""Age and gender of an attribute backend, per UTKFace group.
 
-    python -m bench.attributes_utkface
+    python -m bench.attributes_utkface [--backend NAME] [--every N]
+
+``--backend`` names one of chalicelib.vision.attributes.BACKENDS (default:
+the one the service uses, the first built). ``--every N`` takes every N-th
+chip of each group (a quick look; published figures use all chips).
 
 Every UTKFace chip (file name ``age_gender_race_timestamp``) goes through
 the API's path: decode, detect, the face nearest the centre, the engine's
@@ -17,6 +21,7 @@ summary.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import defaultdict
@@ -29,14 +34,22 @@ GENDER = {0: "male", 1: "female"}  # UTKFace's label
 
 
 def main() -> None:
-    from chalicelib.inference.manifest import has_model
     from chalicelib.vision import decode_image
-    if not (has_model("age") and has_model("gender")):
-        sys.exit("the opt-in attribute models are not built: make models OPT_IN=attributes")
+    from chalicelib.vision.attributes import AGE_GENDER, AttributeModels, backend_named, is_built
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", help="an age/gender backend of chalicelib.vision.attributes.BACKENDS")
+    ap.add_argument("--every", type=int, default=1, help="take every N-th chip (quick look)")
+    args = ap.parse_args()
+    models = AttributeModels({AGE_GENDER: args.backend} if args.backend else None)
+    backend = models.backend_for(AGE_GENDER)
+    if backend is None:
+        wanted = backend_named(args.backend) if args.backend else None
+        sys.exit("no age/gender backend is built" + (
+            f" ({wanted.name} needs {wanted.roles}; built: {is_built(wanted)})" if wanted else
+            ": make models OPT_IN=..."))
     pipe = Pipeline()
-    models = pipe.engine.attribute_models()
     rows = []
-    chips = utk_chips()
+    chips = utk_chips()[::args.every]
     t0 = time.time()
     seen: dict[tuple, int] = defaultdict(int)
     no_face = 0
@@ -87,7 +100,8 @@ def main() -> None:
     bands = {b: stats(test & (band == b)) for b in sorted(set(band.tolist()))}
     worst_mae = max(v["age_mae"] for k, v in groups.items() if " " in k and v["n"])
     worst_acc = min(v["gender_accuracy"] for k, v in groups.items() if " " in k and v["n"])
-    summary = {"benchmark": "attributes_utkface", "model": "faceplugin fr_age/fr_gender (SSR-Net)",
+    summary = {"benchmark": "attributes_utkface", "backend": backend.name,
+               "every": args.every,
                "chips": len(chips), "no_face": no_face, "reported_half": int(test.sum()),
                "gender_high_is_male_on_fitting_half": round(high_is_male, 4),
                "adults_all": stats(adults), "adult_groups": groups, "age_bands": bands,

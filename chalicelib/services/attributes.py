@@ -5,11 +5,11 @@ as the SDK's ``Attributes``, ``Dress``, ``FaceQuality`` and
 
 Computed for every face asked about: ``quality`` (12) and ``face_angle``
 (21), from the detector's landmarks and the face's pixels. ``age`` (2),
-``gender`` (1) and ``expression`` (13) come from the opt-in attribute
-models (``make models OPT_IN=attributes``); without them ``age`` and
-``gender`` are left out (the SDK has no "unknown" for them) and
-``expression`` is ``unknown``. Hat, glasses (4), mask (6), hair (7), beard
-(8) and phototype (11) have no model here and answer ``unknown``.
+``gender`` (1), ``expression`` (13) and ``mask`` (6) come from the opt-in
+attribute models (chalicelib/vision/attributes.py); without them ``age``
+and ``gender`` are left out (the SDK has no "unknown" for them) and
+``expression`` and ``mask`` are ``unknown``. Hat, glasses (4), hair (7),
+beard (8) and phototype (11) have no model here and answer ``unknown``.
 Attributes cost time only when asked: a detect without codes measures
 nothing.
 """
@@ -56,23 +56,22 @@ def face_attributes(image: np.ndarray, faces: list[DetectedFace], codes: frozens
     engine = get_engine()
     qualities = engine.quality(image, faces) if QUALITY in codes else None
     angles = engine.face_angles(image, faces) if FACE_ANGLE in codes else None
-    demographics = engine.attribute_models() if codes & {AGE, GENDER, EXPRESSION} else None
+    modelled = engine.attribute_models() if codes & {AGE, GENDER, EXPRESSION, MASK} else None
     unknowns = _unknowns(codes)
     for i, (face, attrs) in enumerate(zip(faces, out, strict=True)):
         if qualities is not None:
             attrs["quality"] = qualities[i].as_json()
         if angles is not None:
             attrs["face_angle"] = int(angles[i])
-        if demographics is not None:
-            attrs.update(_demographics(demographics, image, face, codes))
-        elif EXPRESSION in codes:
-            attrs["expression"] = {"type": UNKNOWN, "probability": 0.0}
+        if modelled is not None:
+            attrs.update(_modelled(modelled, image, face, codes))
         attrs.update(unknowns)
     return out
 
 
-def _demographics(models: AttributeModels, image: np.ndarray, face: DetectedFace,
-                  codes: frozenset[int]) -> dict:
+def _modelled(models: AttributeModels, image: np.ndarray, face: DetectedFace,
+              codes: frozenset[int]) -> dict:
+    """The fields answered by the attribute models."""
     out: dict = {}
     if codes & {AGE, GENDER}:
         estimate = models.age_gender(image, face)
@@ -85,6 +84,9 @@ def _demographics(models: AttributeModels, image: np.ndarray, face: DetectedFace
         expression = models.expression(image, face)
         out["expression"] = expression if expression is not None else {"type": UNKNOWN,
                                                                          "probability": 0.0}
+    if MASK in codes:
+        mask = models.mask(image, face)
+        out["mask"] = mask[0] if mask is not None else UNKNOWN
     return out
 
 
@@ -93,7 +95,7 @@ def _unknowns(codes: frozenset[int]) -> dict:
     out: dict = {}
     if DRESS in codes:
         out.update({"dress": {"glass": UNKNOWN, "hat": UNKNOWN}, "glass": UNKNOWN, "hat": UNKNOWN})
-    for code, name in ((MASK, "mask"), (HAIR, "hair"), (BEARD, "beard"), (PHOTOTYPE, "phototype")):
+    for code, name in ((HAIR, "hair"), (BEARD, "beard"), (PHOTOTYPE, "phototype")):
         if code in codes:
             out[name] = UNKNOWN
     return out

@@ -1,38 +1,34 @@
-"""Age and gender from the opt-in attribute models (manifest roles ``age``
-and ``gender``, built by ``make models OPT_IN=attributes`` from npm
-``faceplugin-face-recognition-js@0.0.1``; see models/convert_attributes.py
-for why they are opt-in). Both are SSR-Net-style networks (Yang et al.
-2018: three stages of 3 soft bins with learnt bin shifts and widths) on a
-64x64 RGB crop of 1.4x the face box, ImageNet-normalised, as the package's
-``lib/fr_age.js`` and ``lib/fr_gender.js`` feed them. Measured on UTKFace
-per group by ``bench/attributes_utkface.py``: they fail the service's
-targets by far (worst adult group: age MAE 10.7 years, gender accuracy
-28 %; docs/vision.md), so they stay opt-in and are not recommended.
+"""Face attribute models behind one façade: age and gender, expression and
+mask, each answered by the best measured backend that is built.
+
+Every backend is an opt-in model (``make models OPT_IN=...``): none ships
+weights whose publisher states a permissive licence and documents the
+training data (models/convert_*attributes.py say why for each). A
+capability with no backend built answers nothing, and the service layer
+(chalicelib/services/attributes.py) then leaves the field out or answers
+the SDK's "unknown". ``BACKENDS`` lists them per capability in the order
+of their measured accuracy (bench/attributes_utkface.py, docs/vision.md);
+each module is imported only when its models are built and asked for.
 """
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from chalicelib.inference.sessions import create_session
-from chalicelib.vision import pixels
+from chalicelib.inference.manifest import has_model, model_entry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from chalicelib.vision.engine import DetectedFace
 
-SIDE = 64
-CROP_SCALE = 1.4
-MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255
-STD = np.array([0.229, 0.224, 0.225], np.float32) * 255
-AGE_RANGE = 101  # SSR-Net's V for age; 1 for gender
-# The gender net's output is in [0, 1]; above 0.5 is male (its sign was
-# read on the fitting half of UTKFace, bench/attributes_utkface.py).
+# A backend's ``male_score`` above this is male (each backend maps its own
+# output to this convention; bench/attributes_utkface.py checks the
+# direction on the fitting half of UTKFace).
 MALE_ABOVE = 0.5
-OUTPUTS = ["prob_stage_1", "prob_stage_2", "prob_stage_3", "stage1_delta_k", "stage2_delta_k",
-           "stage3_delta_k", "index_offset_stage1", "index_offset_stage2", "index_offset_stage3"]
+AGE_GENDER, EXPRESSION, MASK = "age_gender", "expression", "mask"
 
 
 @dataclass(frozen=True)
@@ -42,66 +38,70 @@ class AgeGender:
     male_score: float
 
 
-def ssr_merge(out: list[np.ndarray], v: float) -> np.ndarray:
-    """SSR-Net's stagewise soft regression: (N,) values from the nine
-    outputs (stage probabilities, width deltas, index offsets)."""
-    p = out[0:3]
-    dk = [o.reshape(-1) for o in out[3:6]]
-    off = out[6:9]
-    s = 3
-    idx = np.arange(s, dtype=np.float32)
-    total = np.zeros(len(dk[0]), np.float32)
-    denom = np.ones(len(dk[0]), np.float32)
-    for k in range(3):
-        denom = denom * (s * (1 + dk[k]))
-        total = total + ((idx + off[k]) * p[k]).sum(1) / denom
-    return total * v
+@dataclass(frozen=True)
+class Backend:
+    name: str                 # what bench --backend names
+    capability: str           # AGE_GENDER | EXPRESSION | MASK
+    roles: tuple[str, ...]    # manifest roles it needs, passed as paths in this order
+    factory: str              # "module:Class", imported on first use
 
 
-def crop_box(shape: tuple[int, ...], box: tuple[int, int, int, int],
-             scale: float = CROP_SCALE) -> tuple[int, int, int, int]:
-    """x, y, w, h of ``scale`` times the face box, kept inside the image
-    (shifted, then shrunk), as lib/fr_age.js crops."""
-    h_img, w_img = shape[:2]
-    x, y, bw, bh = (float(v) for v in box)
-    s = min((h_img - 1) / bh, (w_img - 1) / bw, scale)
-    nw, nh = bw * s, bh * s
-    cx, cy = x + bw / 2, y + bh / 2
-    left, top, right, bottom = cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2
-    if left < 0:
-        right, left = right - left, 0.0
-    if top < 0:
-        bottom, top = bottom - top, 0.0
-    if right > w_img - 1:
-        left, right = left - (right - w_img + 1), w_img - 1.0
-    if bottom > h_img - 1:
-        top, bottom = top - (bottom - h_img + 1), h_img - 1.0
-    x0, y0 = max(int(left), 0), max(int(top), 0)
-    return x0, y0, max(1, min(int(right - left), w_img - x0)), max(1, min(int(bottom - top), h_img - y0))
+BACKENDS: tuple[Backend, ...] = (
+    Backend("faceplugin", AGE_GENDER, ("age", "gender"),
+            "chalicelib.vision.faceplugin_attributes:FacepluginAgeGender"),
+)
+
+
+def backend_named(name: str) -> Backend:
+    for b in BACKENDS:
+        if b.name == name:
+            return b
+    raise KeyError(f"no attribute backend {name!r}; choose from {[b.name for b in BACKENDS]}")
+
+
+def is_built(backend: Backend) -> bool:
+    return all(has_model(r) for r in backend.roles)
 
 
 class AttributeModels:
-    """The attribute networks that are built here (each may be absent)."""
+    """The built attribute backends, one per capability, loaded on the
+    first request that asks for that capability. ``prefer`` names the
+    backend to use for a capability (benchmarks compare them)."""
 
-    def __init__(self, age_path: Path | None, gender_path: Path | None):
-        # Tiny batch-1 nets: one thread (sessions.session_options).
-        self.age = create_session(age_path, small=True) if age_path else None
-        self.gender = create_session(gender_path, small=True) if gender_path else None
+    def __init__(self, prefer: dict[str, str] | None = None):
+        self._prefer = dict(prefer or {})
+        self._loaded: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
-    def _input(self, image: np.ndarray, face: DetectedFace) -> np.ndarray:
-        x, y, w, h = crop_box(image.shape, face.box)
-        crop = pixels.resize(image[y:y + h, x:x + w], (SIDE, SIDE), interpolation="linear")
-        rgb = crop[..., ::-1].astype(np.float32)
-        return np.ascontiguousarray(((rgb - MEAN) / STD).transpose(2, 0, 1)[None])
+    def backend_for(self, capability: str) -> Backend | None:
+        if capability in self._prefer:
+            b = backend_named(self._prefer[capability])
+            return b if is_built(b) else None
+        return next((b for b in BACKENDS if b.capability == capability and is_built(b)), None)
+
+    def _runner(self, capability: str) -> Any | None:
+        if capability not in self._loaded:
+            with self._lock:
+                if capability not in self._loaded:
+                    b = self.backend_for(capability)
+                    runner = None
+                    if b is not None:
+                        module, cls = b.factory.split(":")
+                        paths = [model_entry(r)[1] for r in b.roles]
+                        runner = getattr(importlib.import_module(module), cls)(*paths)
+                    self._loaded[capability] = runner
+        return self._loaded[capability]
 
     def age_gender(self, image: np.ndarray, face: DetectedFace) -> AgeGender | None:
-        if self.age is None or self.gender is None:
-            return None
-        x = self._input(image, face)
-        age = float(ssr_merge(self.age.run(OUTPUTS, {"input": x}), AGE_RANGE)[0])
-        male = float(ssr_merge(self.gender.run(OUTPUTS, {"input": x}), 1.0)[0])
-        return AgeGender(int(round(min(max(age, 0.0), 100.0))),
-                         "male" if male > MALE_ABOVE else "female", male)
+        runner = self._runner(AGE_GENDER)
+        return runner.age_gender(image, face) if runner is not None else None
 
     def expression(self, image: np.ndarray, face: DetectedFace) -> dict | None:
-        return None  # no measured expression model is built here (docs/vision.md)
+        """{"type": SDK expression, "probability": float}, or None."""
+        runner = self._runner(EXPRESSION)
+        return runner.expression(image, face) if runner is not None else None
+
+    def mask(self, image: np.ndarray, face: DetectedFace) -> tuple[str, float] | None:
+        """("yes" | "none", probability), or None."""
+        runner = self._runner(MASK)
+        return runner.mask_state(image, face) if runner is not None else None

@@ -137,13 +137,12 @@ class FaceEngine:
     _attributes: AttributeModels | None = None
 
     def attribute_models(self) -> AttributeModels:
-        """The opt-in age/gender models (roles ``age``, ``gender``), loaded on
-        the first request that asks for them; either may be absent."""
+        """The opt-in attribute backends (chalicelib/vision/attributes.py),
+        each loaded on the first request that asks for its capability."""
         if self._attributes is None:
             with self._lock:
                 if self._attributes is None:
-                    paths = [model_entry(r)[1] if has_model(r) else None for r in ("age", "gender")]
-                    self._attributes = AttributeModels(*paths)
+                    self._attributes = AttributeModels()
         return self._attributes
 
     def declared_ids(self) -> dict[str, str]:
