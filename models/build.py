@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 CONVERTERS = ["centerface", "yunet", "sface", "dlib_resnet", "mediapipe"]
 # Built only when asked for (--opt-in NAME or FRS_OPT_IN_MODELS=NAME,...):
 # weights of unclear provenance are a choice the user makes, never a default.
-OPT_IN_CONVERTERS = ["passive_liveness", "attributes", "mask", "faceapi_attributes"]
+OPT_IN_CONVERTERS = ["passive_liveness", "attributes", "mask", "faceapi_attributes", "human_attributes"]
 CACHE = HERE / ".cache"
 MANIFEST = "manifest.json"
 CALIBRATION = HERE / "calibration.json"
