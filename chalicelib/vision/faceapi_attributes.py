@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from chalicelib.vision.engine import DetectedFace
 
 SIDE = 112
-CROP_SCALE = 1.0
+# Chosen on the fitting half of UTKFace (even chips of each group) among
+# 0.9-1.6 x the service detector's box: 1.25 had the lowest worst-group
+# adult age MAE (6.17 y) with worst-group gender 91.5 % (1.0: 6.84 y, 89.7 %).
+CROP_SCALE = 1.25
 # face-api's FACE_EXPRESSION_LABELS order, mapped to the SDK's names.
 EXPRESSIONS = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
 
