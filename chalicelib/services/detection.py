@@ -34,6 +34,13 @@ def faces_in(payload: dict, prefix: str = "image") -> tuple[np.ndarray, list[Det
     return image, faces
 
 
+def upright(image: np.ndarray, faces: list[DetectedFace]) -> list[DetectedFace]:
+    """The faces about to be embedded, each with landmarks from its upright
+    turn (FaceEngine.upright: a sideways face's chip is otherwise aligned on
+    landmarks the detector placed as if it were upright)."""
+    return engine().upright(image, faces)
+
+
 def detect(payload: dict) -> dict:
     codes = parse_codes(payload)  # before the costly image work
     image, faces = faces_in(payload)
@@ -61,7 +68,8 @@ def compare(payload: dict) -> dict:
         observability.note_faces(len(faces))
         if not faces:
             raise FrsError(errors.COMPARE_NO_FACE, "No face is detected in one of the images.")
-        found.append((faces[0], eng.embed(image, faces[0])))
+        face = eng.upright(image, faces[:1])[0]
+        found.append((face, eng.embed(image, face)))
     cos = float(np.dot(found[0][1], found[1][1]))
     return {
         "image1_face": {"bounding_box": found[0][0].bounding_box()},

@@ -7,7 +7,7 @@ from chalicelib import errors
 from chalicelib.errors import FrsError
 from chalicelib.query.parse import BUILTIN_FIELDS, Match, coerce_value, parse_filter
 from chalicelib.services import ids
-from chalicelib.services.detection import faces_in
+from chalicelib.services.detection import faces_in, upright
 from chalicelib.services.face_sets import check_name, recognizer_for
 from chalicelib.services.fields import check_values
 from chalicelib.services.params import get_bool, get_int, get_json, get_str
@@ -40,6 +40,7 @@ def add(project_id: str, name: str, payload: dict, form: bool = False) -> dict:
         raise FrsError(errors.ADD_NO_FACE, "Detect no face, can not add it to face set.")
     if single:
         detected = detected[:1]
+    detected = upright(image, detected)
     vectors = recognizer.embed_many(image, detected)  # one batched network run
     records = [FaceRecord(face_id=ids.face_id(), external_image_id=external_image_id,
                           bounding_box=f.bounding_box(), external_fields=dict(fields),

@@ -8,7 +8,7 @@ from chalicelib.config import settings
 from chalicelib.errors import FrsError
 from chalicelib.query.ast import NUMERIC_TYPES
 from chalicelib.query.parse import parse_filter
-from chalicelib.services.detection import faces_in
+from chalicelib.services.detection import faces_in, upright
 from chalicelib.services.face_sets import check_name, recognizer_for
 from chalicelib.services.media import present
 from chalicelib.services.params import get_float, get_int, get_json, get_str
@@ -73,7 +73,7 @@ def search(project_id: str, name: str, payload: dict, form: bool = False) -> dic
         image, faces = faces_in(payload)
         if not faces:
             raise FrsError(errors.SEARCH_NO_FACE, "No face is detected. Failed to search the face.")
-        vector = rec.embed_many(image, faces[:1])[0]
+        vector = rec.embed_many(image, upright(image, faces[:1]))[0]
     min_score = float(rec.cosine_for_similarity(threshold)) if threshold > 0 else None
     started = time.perf_counter()
     with observability.span("store.search"):

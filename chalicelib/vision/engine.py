@@ -46,6 +46,12 @@ class DetectedFace:
         return {"top_left_x": int(x), "top_left_y": int(y), "width": int(w), "height": int(h)}
 
 
+@dataclass(frozen=True)
+class Orientation:
+    angle: int                       # clockwise turn that makes the face upright
+    landmarks: np.ndarray | None     # (5, 2) found in that turn, image pixels; None: not found
+
+
 class Recognizer:
     """One embedder with its alignment recipe and similarity map."""
 
@@ -265,27 +271,48 @@ class FaceEngine:
         return []
 
     def face_angles(self, image: np.ndarray, faces: list[DetectedFace]) -> list[int]:
-        """Each face's clockwise turn to upright, checked by the detectors: a
-        square crop around the face (rotation.face_crop) is detected in all
-        four turns, and the turn with the highest summed confidence of
-        CenterFace and YuNet (faces near the crop's centre) wins. CenterFace
-        also "finds" many upside-down or sideways faces, with landmarks placed
-        as if upright, so neither finding a face nor its landmarks tell how it
-        is turned (docs/vision.md has the figures)."""
-        judges = [lambda im: self.detector.run_at_scale(im, 1.0, rotation.ANGLE_MIN_SCORE)]
+        """Each face's clockwise turn to upright (FRS face_angle), checked by
+        the detector (``orientations``)."""
+        return [o.angle for o in self.orientations(image, faces)]
+
+    def orientations(self, image: np.ndarray, faces: list[DetectedFace]) -> list[Orientation]:
+        """Each face's turn to upright, checked by a detector: a square crop
+        around the face (rotation.face_crop) is searched in all four turns
+        and the turn with the most confident face near the crop's centre
+        wins, with that face's landmarks (in ``image``'s pixels). CenterFace
+        also "finds" many upside-down or sideways faces, with landmarks
+        placed as if upright, so neither finding a face nor its landmarks
+        tell how it is turned (docs/vision.md has the figures). YuNet judges
+        (CenterFace when YuNet is not built); a face no turn finds keeps the
+        angle its landmarks give."""
         yunet = self.fallback_detector
-        if yunet is not None:
-            judges.append(lambda im: yunet.detect(im, threshold=rotation.ANGLE_MIN_SCORE))
         out = []
         for f in faces:
             crop = rotation.face_crop(image, f.box)
-            scores = np.zeros(len(rotation.ANGLES))
-            for i, angle in enumerate(rotation.ANGLES):
+            best: tuple[float, int, np.ndarray] | None = None
+            for angle in rotation.ANGLES:
                 turned = rotation.rotate_cw(crop, angle)
-                for judge in judges:
-                    raw = judge(turned)
-                    scores[i] += rotation.central_score(raw.boxes, raw.scores, crop.shape)
-            out.append(rotation.ANGLES[int(np.argmax(scores))] if scores.max() > 0 else f.angle)
+                raw = (yunet.detect(turned, threshold=rotation.ANGLE_MIN_SCORE) if yunet is not None
+                       else self.detector.run_at_scale(turned, 1.0, rotation.ANGLE_MIN_SCORE))
+                i = rotation.central(raw.boxes, raw.scores, crop.shape)
+                if i is not None and (best is None or raw.scores[i] > best[0]):
+                    best = (float(raw.scores[i]), angle, raw.landmarks[i])
+            if best is None:
+                out.append(Orientation(f.angle, None))
+            else:
+                out.append(Orientation(best[1], rotation.crop_points_to_image(best[2], best[1], f.box)))
+        return out
+
+    def upright(self, image: np.ndarray, faces: list[DetectedFace]) -> list[DetectedFace]:
+        """``faces`` ready to embed: a face whose landmarks disagree with the
+        detector's check of its turn (a sideways face CenterFace placed
+        upright landmarks on) takes the landmarks found in the upright
+        turn, so its chip is aligned on the real eyes and mouth."""
+        out = []
+        for f, o in zip(faces, self.orientations(image, faces), strict=True):
+            if o.landmarks is not None and rotation.face_angle(f.landmarks) != o.angle:
+                f = DetectedFace(f.box, o.landmarks, f.score, o.angle)
+            out.append(f)
         return out
 
     def quality(self, image: np.ndarray, faces: list[DetectedFace]) -> list[Quality]:

@@ -16,9 +16,12 @@ ANGLES = (0, 90, 180, 270)
 # phones store sideways photos a quarter turn either way far more often
 # than upside down.
 FALLBACK_ORDER = (90, 270, 180)
-# The per-face check (FaceEngine.face_angles): a square crop of this many
-# times the face box's longer side, at this many pixels (a multiple of 32,
-# the face then ~100 px: CenterFace's sweet spot at little cost).
+# The per-face check (FaceEngine.orientations): a square crop of this many
+# times the face box's longer side, at this many pixels, searched by YuNet
+# in all four turns (4 x ~0.8 ms). Chosen on LFW people 0-119 (bench/
+# face_angle.py --skip 0 --people 120) for its cost: YuNet alone was right
+# on 477/480 faces there, YuNet + CenterFace (the earlier check, 8 detector
+# runs, ~24 ms) on 478/480.
 ANGLE_CROP, ANGLE_SIDE = 1.6, 160
 ANGLE_MIN_SCORE = 0.05
 
@@ -66,25 +69,47 @@ def face_angle(landmarks: np.ndarray) -> int:
     return int(round((360.0 - tilt) / 90.0)) % 4 * 90
 
 
+def crop_transform(box: tuple[int, int, int, int]) -> np.ndarray:
+    """The 2x3 map from image pixels to the square ANGLE_SIDE px crop around
+    a face box (the face's longer side times ANGLE_CROP)."""
+    x, y, w, h = (float(v) for v in box)
+    s = ANGLE_SIDE / (ANGLE_CROP * max(w, h, 1.0))
+    cx, cy = x + w / 2, y + h / 2
+    return np.array([[s, 0, ANGLE_SIDE / 2 - s * cx], [0, s, ANGLE_SIDE / 2 - s * cy]])
+
+
 def face_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The square ANGLE_SIDE px crop around a face box (zero outside the
     image), for the per-face orientation check."""
     from chalicelib.vision import pixels
-    x, y, w, h = (float(v) for v in box)
-    side = ANGLE_CROP * max(w, h)
-    cx, cy = x + w / 2, y + h / 2
-    s = ANGLE_SIDE / side
-    m = np.array([[s, 0, ANGLE_SIDE / 2 - s * cx], [0, s, ANGLE_SIDE / 2 - s * cy]])
-    return pixels.warp_affine(image, m, (ANGLE_SIDE, ANGLE_SIDE), border="constant")
+    return pixels.warp_affine(image, crop_transform(box), (ANGLE_SIDE, ANGLE_SIDE),
+                              border="constant")
 
 
-def central_score(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, ...]) -> float:
-    """The best score of a detection whose centre lies in the middle third
-    of the (square) crop; 0 when there is none."""
+def central(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, ...]) -> int | None:
+    """Index of the best-scoring detection whose centre lies in the middle
+    third of the (square) crop; None when there is none."""
     if not len(scores):
-        return 0.0
+        return None
     side = float(shape[0])
     cx = (boxes[:, 0] + boxes[:, 2]) / 2
     cy = (boxes[:, 1] + boxes[:, 3]) / 2
     near = (np.abs(cx - side / 2) < side / 6) & (np.abs(cy - side / 2) < side / 6)
-    return float(scores[near].max()) if near.any() else 0.0
+    if not near.any():
+        return None
+    return int(np.flatnonzero(near)[np.argmax(scores[near])])
+
+
+def central_score(boxes: np.ndarray, scores: np.ndarray, shape: tuple[int, ...]) -> float:
+    """The score of ``central``'s detection; 0 when there is none."""
+    i = central(boxes, scores, shape)
+    return 0.0 if i is None else float(scores[i])
+
+
+def crop_points_to_image(points: np.ndarray, angle: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """(..., 2) points found in the face crop turned clockwise by ``angle``
+    back to the pixels of the image the crop was cut from."""
+    from chalicelib.vision import pixels
+    p = unrotate_points(points, angle, (ANGLE_SIDE, ANGLE_SIDE))
+    inv = pixels.invert_affine(crop_transform(box))
+    return (p @ inv[:, :2].T + inv[:, 2]).astype(np.float32)
