@@ -19,7 +19,8 @@ every run then times, per stage:
 
 ``--attributes`` also times what each set of detect ``attributes`` codes
 adds after detection on the 640x480 one-face image (quality, face_angle,
-age+gender, the "unknown" ones; interleaved).
+age+gender, expression, mask, the "unknown" ones; interleaved; the
+opt-in attribute backends are those chalicelib/vision/attributes.py picks).
 
 Reports p50/p95 per stage and the ratio of total p50 (theirs / ours), in
 wall time and in process CPU time (``total_cpu``; with ``FRS_ORT_THREADS=1``
@@ -141,7 +142,8 @@ def time_face_recognition(data, runs):
 
 
 ATTRIBUTE_SETS = {"quality (12)": "12", "face_angle (21)": "21", "quality+face_angle (12,21)": "12,21",
-                  "age+gender (1,2)": "1,2", "unknown-only (4,6,7,8,11)": "4,6,7,8,11",
+                  "age+gender (1,2)": "1,2", "expression (13)": "13", "mask (6)": "6",
+                  "unknown-only (4,7,8,11)": "4,7,8,11",
                   "all (1,2,4,6,7,8,11,12,13,21)": "1,2,4,6,7,8,11,12,13,21"}
 
 
