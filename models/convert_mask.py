@@ -242,6 +242,8 @@ def to_onnx(layers: list[dict], weights: dict[str, dict[str, np.ndarray]]) -> on
     for layer in layers:
         name = layer["name"]
         if layer["class_name"] == "InputLayer":
+            if list(layer["config"]["batch_input_shape"][1:]) != [SIZE, SIZE, 3]:
+                raise RuntimeError(f"input {layer['config']['batch_input_shape']} is not (224, 224, 3)")
             produced[name] = "input"
             g.hw["input"] = (SIZE, SIZE)
             continue

@@ -82,3 +82,69 @@ def test_a_drawn_mask_answers_yes_and_the_bare_face_none(parts, engine, classifi
     assert found, "the masked face is still detected"
     answer = mask_state(masked, max(found, key=lambda f: f.box[2] * f.box[3]))
     assert answer is not None and answer[0] == "yes" and 0.5 <= answer[1] <= 1.0
+
+
+def test_tensorflow_same_padding_puts_the_odd_pixel_at_the_end():
+    assert convert_mask._same_pads(224, 3, 2) == (0, 1)
+    assert convert_mask._same_pads(7, 3, 1) == (1, 1)
+    assert convert_mask._same_pads(8, 1, 1) == (0, 0)
+
+
+def _np_conv(x, k, stride, pad, groups=1):
+    """Reference NHWC convolution: x (H, W, C), k (kh, kw, cin/groups, cout)."""
+    (t, b), (l_, r) = pad
+    x = np.pad(x, ((t, b), (l_, r), (0, 0)))
+    kh, kw, cin, cout = k.shape
+    cout = cin if groups > 1 else cout
+    oh, ow = (x.shape[0] - kh) // stride + 1, (x.shape[1] - kw) // stride + 1
+    out = np.zeros((oh, ow, cout), np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = x[i:i + stride * oh:stride, j:j + stride * ow:stride]
+            if groups == 1:
+                out += patch @ k[i, j]
+            else:  # depthwise, multiplier 1
+                out += patch * k[i, j, :, 0]
+    return out
+
+
+def test_a_small_keras_graph_converts_to_what_numpy_computes():
+    """Conv (same, stride 2) -> BN -> ReLU6 -> depthwise -> Add -> pool ->
+    Dense softmax, with random weights, against a numpy forward pass."""
+    import onnxruntime as ort
+    rng = np.random.default_rng(1)
+
+    def layer(name, kind, inbound, **config):
+        return {"name": name, "class_name": kind, "config": config,
+                "inbound_nodes": [[[src, 0, 0, {}] for src in inbound]]}
+    layers = [
+        {"name": "in", "class_name": "InputLayer", "config": {"batch_input_shape": [None, 224, 224, 3]},
+         "inbound_nodes": []},
+        layer("c1", "Conv2D", ["in"], kernel_size=[3, 3], strides=[2, 2], padding="same", use_bias=True),
+        layer("bn", "BatchNormalization", ["c1"], axis=[3], epsilon=1e-3),
+        layer("r6", "ReLU", ["bn"], max_value=6.0),
+        layer("dw", "DepthwiseConv2D", ["r6"], kernel_size=[3, 3], strides=[1, 1], padding="same"),
+        layer("add", "Add", ["r6", "dw"]),
+        layer("pool", "AveragePooling2D", ["add"], pool_size=[112, 112], strides=[112, 112], padding="valid"),
+        layer("flat", "Flatten", ["pool"]),
+        layer("fc", "Dense", ["flat"], activation="softmax"),
+    ]
+    w = {"c1": {"kernel": rng.normal(0, 0.5, (3, 3, 3, 4)), "bias": rng.normal(0, 0.1, 4)},
+         "bn": {"gamma": rng.uniform(0.5, 2, 4), "beta": rng.normal(0, 0.5, 4),
+                "moving_mean": rng.normal(0, 0.5, 4), "moving_variance": rng.uniform(0.5, 2, 4)},
+         "dw": {"depthwise_kernel": rng.normal(0, 0.5, (3, 3, 4, 1))},
+         "fc": {"kernel": rng.normal(0, 1, (4, 2)), "bias": rng.normal(0, 0.1, 2)}}
+    w = {k: {n: v.astype(np.float32) for n, v in d.items()} for k, d in w.items()}
+    sess = ort.InferenceSession(convert_mask.to_onnx(layers, w).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    x = rng.uniform(-1, 1, (224, 224, 3)).astype(np.float32)
+    got = sess.run(None, {"input": x.transpose(2, 0, 1)[None]})[0][0]
+
+    h = _np_conv(x, w["c1"]["kernel"], 2, ((0, 1), (0, 1))) + w["c1"]["bias"]
+    bn = w["bn"]
+    h = (h - bn["moving_mean"]) / np.sqrt(bn["moving_variance"] + 1e-3) * bn["gamma"] + bn["beta"]
+    h = np.clip(h, 0, 6)
+    h = h + _np_conv(h, w["dw"]["depthwise_kernel"], 1, ((1, 1), (1, 1)), groups=4)
+    logits = h.mean((0, 1)) @ w["fc"]["kernel"] + w["fc"]["bias"]
+    want = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    assert np.abs(got - want).max() < 1e-5, (got, want)
