@@ -101,8 +101,8 @@ def test_known_faces(nets, engine, load, parts, gender, lo, hi):
 
 
 def test_a_mirrored_face_is_nearly_the_same_age_and_the_same_gender(nets, engine, load):
-    # Not flip-invariant (the net and the detector's box both change a little):
-    # 1-4 years apart on these stills, up to 8 on others; the mean must stay small.
+    # The runner averages the face and its mirror, but the detector's box on the
+    # mirrored photo is not the mirrored box: 0-3 years apart on these stills.
     gaps = []
     for parts in (("face_recognition", "obama.jpg"), ("face_recognition", "biden.jpg"),
                   ("deepface", "img2.jpg"), ("deepface", "img12.jpg"), ("deepface", "img42.jpg")):
