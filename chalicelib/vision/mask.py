@@ -19,7 +19,7 @@ import numpy as np
 
 from chalicelib.inference.manifest import has_model, model_entry
 from chalicelib.inference.sessions import create_session
-from chalicelib.vision import pixels
+from chalicelib.vision import pixels, rotation
 
 if TYPE_CHECKING:
     from chalicelib.vision.engine import DetectedFace
@@ -43,11 +43,15 @@ def face_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray |
     return image[y0:y1, x0:x1]
 
 
-def model_input(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
-    """(1, 3, 224, 224) float32 RGB in [-1, 1], or None for an empty crop."""
+def model_input(image_bgr: np.ndarray, box: tuple[int, int, int, int],
+                angle: int = 0) -> np.ndarray | None:
+    """(1, 3, 224, 224) float32 RGB in [-1, 1], or None for an empty crop.
+    ``angle``: the clockwise turn that makes the face upright (the net only
+    saw upright faces)."""
     crop = face_crop(image_bgr, box)
     if crop is None:
         return None
+    crop = rotation.rotate_cw(crop, angle)
     small = pixels.resize(crop, (SIDE, SIDE), interpolation="linear")
     rgb = pixels.bgr_to_rgb(small).astype(np.float32)
     return np.ascontiguousarray((rgb / 127.5 - 1.0).transpose(2, 0, 1)[None])
@@ -59,8 +63,9 @@ class MaskClassifier:
     def __init__(self, path: Path | str):
         self.session = create_session(path)
 
-    def with_mask_probability(self, image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> float | None:
-        x = model_input(image_bgr, box)
+    def with_mask_probability(self, image_bgr: np.ndarray, box: tuple[int, int, int, int],
+                              angle: int = 0) -> float | None:
+        x = model_input(image_bgr, box, angle)
         if x is None:
             return None
         probs = self.session.run(None, {"input": x})[0].reshape(-1)
@@ -69,7 +74,7 @@ class MaskClassifier:
     def mask_state(self, image_bgr: np.ndarray, face: DetectedFace) -> tuple[str, float] | None:
         """("yes" | "none", probability of that answer), or None when the
         face box holds no pixels."""
-        p = self.with_mask_probability(image_bgr, face.box)
+        p = self.with_mask_probability(image_bgr, face.box, face.angle)
         if p is None:
             return None
         return (YES, p) if p > MASK_ABOVE else (NONE, 1.0 - p)

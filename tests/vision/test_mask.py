@@ -148,3 +148,24 @@ def test_a_small_keras_graph_converts_to_what_numpy_computes():
     logits = h.mean((0, 1)) @ w["fc"]["kernel"] + w["fc"]["bias"]
     want = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert np.abs(got - want).max() < 1e-5, (got, want)
+
+
+def test_a_sideways_masked_face_is_turned_upright_first(engine, classifier):
+    """A photo stored turned 90 degrees: the face's ``angle`` (as detect's
+    rotation fallback sets it) turns the crop upright before the model."""
+    from bench.mask_synth import draw_occluder, mesh_points
+    from chalicelib.vision import decode_image, rotation
+    from chalicelib.vision.engine import DetectedFace
+    image = decode_image(data_file(*FACES[0]).read_bytes())
+    face = max(engine.detect(image), key=lambda f: f.box[2] * f.box[3])
+    masked = draw_occluder(image, mesh_points(image, face.landmarks, face.box), "black_cloth", "sideways")
+    upright = classifier.mask_state(masked, face)
+    assert upright is not None and upright[0] == "yes"
+    sideways = rotation.rotate_cw(masked, 270)          # stored turned anticlockwise
+    h, w = image.shape[:2]
+    x, y, bw, bh = face.box
+    box = (y, w - x - bw, bh, bw)                        # the same face in the turned image
+    turned = DetectedFace(box, face.landmarks, face.score, angle=90)
+    answer = classifier.mask_state(sideways, turned)
+    assert answer is not None and answer[0] == "yes"
+    assert abs(answer[1] - upright[1]) < 0.05
