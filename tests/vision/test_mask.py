@@ -169,3 +169,19 @@ def test_a_sideways_masked_face_is_turned_upright_first(engine, classifier):
     answer = classifier.mask_state(sideways, turned)
     assert answer is not None and answer[0] == "yes"
     assert abs(answer[1] - upright[1]) < 0.05
+
+
+def test_the_attribute_facade_can_load_it_as_a_mask_backend(engine, classifier, monkeypatch):
+    """The contract chalicelib/vision/attributes.py uses: the class is built
+    from the manifest paths of its roles and answers ``mask_state``."""
+    from bench.mask_synth import draw_occluder, mesh_points
+    from chalicelib.vision import attributes, decode_image
+    backend = attributes.Backend("face_mask_detector", attributes.MASK, ("mask",),
+                                 "chalicelib.vision.mask:MaskClassifier")
+    monkeypatch.setattr(attributes, "BACKENDS", attributes.BACKENDS + (backend,))
+    models = attributes.AttributeModels({attributes.MASK: "face_mask_detector"})
+    image = decode_image(data_file(*FACES[5]).read_bytes())
+    face = max(engine.detect(image), key=lambda f: f.box[2] * f.box[3])
+    masked = draw_occluder(image, mesh_points(image, face.landmarks, face.box), "white", "facade")
+    assert models.mask(image, face)[0] == "none"
+    assert models.mask(masked, face)[0] == "yes"
