@@ -136,6 +136,17 @@ def _table(rows: list[dict]) -> dict:
             if masked else None}
 
 
+def threshold_curve(rows: list[dict], thresholds=(0.5, 0.7, 0.9, 0.97, 0.99)) -> dict:
+    """Per threshold on p(with_mask): the share of masked images answered
+    "yes" and of unmasked / hand / beard images answered "none"."""
+    def share(style_set, above: bool, t: float) -> float:
+        ps = [r["p_mask"] for r in rows if r["style"] in style_set and r["p_mask"] is not None]
+        return round(100.0 * float(np.mean([(p > t) == above for p in ps])), 1) if ps else float("nan")
+    return {f"{t:g}": {"masked": share(MASK_STYLES, True, t), "unmasked": share((UNMASKED,), False, t),
+                       "hand_over_mouth": share(("hand_over_mouth",), False, t),
+                       "beard": share(("beard",), False, t)} for t in thresholds}
+
+
 def real_unmasked_stills(engine, clf) -> dict:
     """Every face detected in the still photos (real, unmasked people):
     how many the model calls unmasked. Real false positives, small set."""
@@ -187,11 +198,12 @@ def main() -> None:
             t = time.perf_counter()
             model = clf.mask_state(img, face)
             times.append(time.perf_counter() - t)
+            p_mask = (model[1] if model[0] == "yes" else 1.0 - model[1]) if model else None
             found = face if style == UNMASKED else same_face(engine, img, face.box)
             pipe = clf.mask_state(img, found) if found is not None else None
             rows.append({"group": group, "style": style, "truth": expected(style),
                          "model": model[0] if model else None, "pipeline": pipe[0] if pipe else None,
-                         "detected": found is not None,
+                         "detected": found is not None, "p_mask": p_mask,
                          "score_ratio": (found.score / face.score) if found is not None else 0.0})
         if (i + 1) % 50 == 0:
             print(f"  {i + 1}/{len(sources)} faces, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
@@ -226,6 +238,13 @@ def main() -> None:
         print(f"{group:24s} {t['n_faces']:5d} {t['masked_model_acc']!s:>8s} "
               f"{t['unmasked_model_acc']!s:>10s} {t['negatives_model_acc']!s:>11s} "
               f"{t['masked_pipeline_acc']!s:>13s} {t['masked_detect_rate']!s:>12s}")
+    curve = threshold_curve(rows)
+    print("\nif 'yes' needed p(with_mask) above (model; the service keeps the publisher's 0.5):")
+    print(f"{'threshold':>9s} {'masked yes %':>12s} {'unmasked none %':>15s} {'hand none %':>11s} "
+          f"{'beard none %':>12s}")
+    for t, c in curve.items():
+        print(f"{t:>9s} {c['masked']:>12.1f} {c['unmasked']:>15.1f} {c['hand_over_mouth']:>11.1f} "
+              f"{c['beard']:>12.1f}")
     stills = real_unmasked_stills(engine, clf)
     if stills["faces"]:
         print(f"\nreal photos, nobody masked (../shared/datasets/stills, every detected face): "
@@ -235,7 +254,8 @@ def main() -> None:
              for k in ("masked_model_acc", "unmasked_model_acc", "negatives_model_acc", "masked_detect_rate")}
     print_summary({"bench": "mask_check", "source_faces": len(sources), "no_face": no_face,
                    "images": len(rows), "overall": _table(rows), "per_style": per_style,
-                   "utk_worst_group": worst, "stills_unmasked": stills, "lfw": per_group.get("LFW"),
+                   "utk_worst_group": worst, "stills_unmasked": stills, "threshold_curve": curve,
+                   "lfw": per_group.get("LFW"),
                    "model_ms_median": percentile_ms(times, 50), "seconds": round(time.time() - t0, 1)})
 
 
