@@ -42,7 +42,7 @@ serve: models
 -include mk/*.mk
 
 # The suite also covers the opt-in silent-liveness and attribute models.
-test test-fast: OPT_IN = passive_liveness,attributes,mask,faceapi_attributes
+test test-fast: OPT_IN = passive_liveness,attributes,mask,faceapi_attributes,human_attributes
 # The whole suite. The store contract and OpenSearch suites need a real node:
 # start one (or reuse a running one) and stop only what was started here.
 test: models browser
