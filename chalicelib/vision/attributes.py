@@ -47,8 +47,26 @@ class Backend:
 
 
 BACKENDS: tuple[Backend, ...] = (
+    # UTKFace adults, held-out half, worst race x gender group, age MAE /
+    # gender accuracy (docs/vision.md): face-api.js 6.5 y / 94.0 %, Human's
+    # GEAR 8.1 y / 76.2 % (UTKFace was in both training sets: upper bounds),
+    # SSR-Net + oarriaga 8.5 y / 54.6 %, faceplugin 10.7 y / 28 %.
+    Backend("faceapi", AGE_GENDER, ("faceapi_age_gender",),
+            "chalicelib.vision.faceapi_attributes:age_gender_backend"),
+    Backend("human_gear", AGE_GENDER, ("human_gear",),
+            "chalicelib.vision.human_attributes:HumanGearAgeGender"),
+    Backend("human_ssrnet", AGE_GENDER, ("human_ssrnet_age", "human_gender"),
+            "chalicelib.vision.human_attributes:HumanSsrnetAgeGender"),
     Backend("faceplugin", AGE_GENDER, ("age", "gender"),
             "chalicelib.vision.faceplugin_attributes:FacepluginAgeGender"),
+    # Two small hand-labelled sets (bench/expression_check.py), weak evidence:
+    # face-api.js 75 % / 85 % exact, Human's emotion net 62.5 % / 50 %.
+    Backend("faceapi_expression", EXPRESSION, ("faceapi_expression",),
+            "chalicelib.vision.faceapi_attributes:expression_backend"),
+    Backend("human_emotion", EXPRESSION, ("human_emotion",),
+            "chalicelib.vision.human_attributes:HumanEmotion"),
+    # Synthetic masks only (bench/mask_check.py): weak evidence, docs/vision.md.
+    Backend("mask", MASK, ("mask",), "chalicelib.vision.mask:MaskClassifier"),
 )
 
 

@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 
-from chalicelib.inference.manifest import has_model
 from tests.api.helpers import b64, err, post_json
 from tests.conftest import DATASETS, models_built, still
 
@@ -88,23 +87,34 @@ def test_quality_falls_with_blur_dark_and_crop(api):
         assert faces[0]["attributes"]["quality"]["occlusion"] >= base["occlusion"]
 
 
+def built(capability: str) -> bool:
+    from chalicelib.vision.attributes import AttributeModels
+    return AttributeModels().backend_for(capability) is not None
+
+
 def test_unsupported_attributes_answer_unknown(api):
-    attrs = detect(api, still("obama.jpg"), "4,6,7,8,11")[0]["attributes"]
+    attrs = detect(api, still("obama.jpg"), "4,7,8,11")[0]["attributes"]
     assert attrs == {"dress": {"glass": "unknown", "hat": "unknown"}, "glass": "unknown",
-                     "hat": "unknown", "mask": "unknown", "hair": "unknown", "beard": "unknown",
+                     "hat": "unknown", "hair": "unknown", "beard": "unknown",
                      "phototype": "unknown"}
     # Codes of other SDK versions (9 skin colour, 10 ethnicity) are accepted and ignored.
     assert detect(api, still("obama.jpg"), "9,10")[0]["attributes"] == {}
 
 
-def test_age_gender_expression(api):
-    attrs = detect(api, still("obama.jpg"), "1,2,13")[0]["attributes"]
-    assert attrs["expression"] == {"type": "unknown", "probability": 0.0}
-    if has_model("age") and has_model("gender"):
+def test_age_gender_expression_mask(api):
+    attrs = detect(api, still("obama.jpg"), "1,2,6,13")[0]["attributes"]
+    if built("expression"):
+        assert attrs["expression"]["type"] in ("neutral", "happy", "fear", "surprise", "sad",
+                                               "angry", "disgust")
+        assert 0.0 < attrs["expression"]["probability"] <= 1.0
+    else:
+        assert attrs["expression"] == {"type": "unknown", "probability": 0.0}
+    if built("age_gender"):
         assert attrs["gender"] == "male"
         assert isinstance(attrs["age"], int) and 25 <= attrs["age"] <= 75
     else:  # the opt-in models are not built: no value the SDK could misread
         assert "age" not in attrs and "gender" not in attrs
+    assert attrs["mask"] == ("none" if built("mask") else "unknown")
 
 
 @pytest.mark.parametrize("codes", ["a", "1,,2", "1;2", "12,", "１２", "1234"])
@@ -176,7 +186,8 @@ def test_sdk_reads_every_attribute_field(sdk):
     assert a.quality.total_score > 0.45
     assert a.face_angle == 0 and isinstance(a.face_angle, int)
     assert isinstance(a.dress, m.Dress) and (a.dress.glass, a.dress.hat) == ("unknown", "unknown")
-    assert (a.glass, a.hat, a.mask, a.hair, a.beard, a.phototype) == ("unknown",) * 6
+    assert (a.glass, a.hat, a.hair, a.beard, a.phototype) == ("unknown",) * 5
+    assert a.mask == ("none" if built("mask") else "unknown")
     assert isinstance(a.expression, m.AttributesExpression)
     assert a.expression.type in ("neutral", "happy", "fear", "surprise", "sad", "angry", "disgust",
                                  "unknown")
