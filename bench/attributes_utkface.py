@@ -15,9 +15,9 @@ adults (18-60) per race and gender group, the issue's target groups.
 The gender net's output direction (which end is "male") is the only thing
 read from the data: it is checked on the fitting half (even-numbered chips
 of each group) and every figure is reported on the other half (odd).
-Whether these networks were trained on UTKFace is not documented; if they
-were, the figures are an upper bound. The last line is a one-line JSON
-summary.
+face-api.js's and GEAR's training data included UTKFace (their own
+documentation says so), so their figures are an upper bound; for the
+others it is not documented. The last line is a one-line JSON summary.
 """
 from __future__ import annotations
 

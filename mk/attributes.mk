@@ -11,12 +11,18 @@ bench-quality: models
 bench-face-angle: models
 	$(PYBIN) -m bench.face_angle
 
-# Age MAE / gender accuracy per UTKFace group of the opt-in attribute models.
+# Every opt-in attribute model (age/gender, expression, mask).
+ATTRIBUTE_OPT_IN = attributes,faceapi_attributes,human_attributes,mask
+# The age/gender backend measured (chalicelib/vision/attributes.py BACKENDS:
+# faceapi, human_gear, human_ssrnet, faceplugin).
+ATTR_BACKEND ?= faceapi
+
+# Age MAE / gender accuracy per UTKFace group of one age/gender backend.
 bench-attributes-utkface: venv
-	FRS_OPT_IN_MODELS=attributes $(PYBIN) -m models.build
-	$(PYBIN) -m bench.attributes_utkface
+	FRS_OPT_IN_MODELS=$(ATTRIBUTE_OPT_IN) $(PYBIN) -m models.build
+	$(PYBIN) -m bench.attributes_utkface --backend $(ATTR_BACKEND)
 
 # Cost of each attribute on detect (640x480, one face), without the face_recognition baseline.
 bench-attributes-speed: venv
-	FRS_OPT_IN_MODELS=attributes $(PYBIN) -m models.build
+	FRS_OPT_IN_MODELS=$(ATTRIBUTE_OPT_IN) $(PYBIN) -m models.build
 	$(PYBIN) -m bench.pipeline_speed --no-baseline --attributes
