@@ -304,16 +304,44 @@ class FaceEngine:
         return out
 
     def upright(self, image: np.ndarray, faces: list[DetectedFace]) -> list[DetectedFace]:
-        """``faces`` ready to embed: a face whose landmarks disagree with the
-        detector's check of its turn (a sideways face CenterFace placed
-        upright landmarks on) takes the landmarks found in the upright
-        turn, so its chip is aligned on the real eyes and mouth."""
+        """``faces`` ready to embed. A face the check finds turned (a photo
+        stored sideways or upside down) is detected again in the image
+        turned upright, and takes the landmarks found there, mapped back:
+        the detector's landmarks on a turned face are placed as if it were
+        upright, or are loose, and a quarter turn loses no pixel, so the
+        chip is then the one the upright photo gives. When the turned image
+        gives nothing there, the check's own landmarks are used."""
+        checks = self.orientations(image, faces)
         out = []
-        for f, o in zip(faces, self.orientations(image, faces), strict=True):
-            if o.landmarks is not None and rotation.face_angle(f.landmarks) != o.angle:
-                f = DetectedFace(f.box, o.landmarks, f.score, o.angle)
+        for f, o in zip(faces, checks, strict=True):
+            if o.angle != 0:
+                redone = self._detected_upright(image, f, o.angle)
+                if redone is not None:
+                    f = redone
+                elif o.landmarks is not None:
+                    f = DetectedFace(f.box, o.landmarks, f.score, o.angle)
             out.append(f)
         return out
+
+    def _detected_upright(self, image: np.ndarray, face: DetectedFace, angle: int) -> DetectedFace | None:
+        """``face`` found again in ``image`` turned clockwise by ``angle``
+        (the detection whose box, mapped back, overlaps it most), with its
+        landmarks in ``image``'s pixels; None when none overlaps by half."""
+        x, y, w, h = face.box
+        best, best_iou = None, 0.5
+        for g in self.detect(rotation.rotate_cw(image, angle)):
+            gx, gy, gw, gh = g.box
+            b = rotation.unrotate_box(np.array([gx, gy, gx + gw, gy + gh]), angle, image.shape)
+            ix = max(0.0, min(x + w, float(b[2])) - max(x, float(b[0])))
+            iy = max(0.0, min(y + h, float(b[3])) - max(y, float(b[1])))
+            inter = ix * iy
+            iou = inter / (w * h + float((b[2] - b[0]) * (b[3] - b[1])) - inter + 1e-9)
+            if iou > best_iou:
+                best, best_iou = g, iou
+        if best is None:
+            return None
+        return DetectedFace(face.box, rotation.unrotate_points(best.landmarks, angle, image.shape),
+                            face.score, angle)
 
     def quality(self, image: np.ndarray, faces: list[DetectedFace]) -> list[Quality]:
         """FRS face quality of each face (chalicelib/vision/quality.py)."""
@@ -321,9 +349,10 @@ class FaceEngine:
 
     def quality_and_vectors(self, image: np.ndarray, faces: list[DetectedFace]
                             ) -> tuple[list[Quality], np.ndarray]:
-        """Each face's quality (the pixel and landmark signals plus SFace's
-        descriptor length) and SFace's unit descriptors, from one batched
-        SFace run on the ArcFace-template chips."""
+        """Each face's quality (the pixel and landmark signals, SFace's
+        descriptor length and YuNet's confidence on the chip) and SFace's
+        unit descriptors, from one batched SFace run on the ArcFace-template
+        chips."""
         sface = self.recognizer_of_family(quality.NORM_FAMILY).embedder
         if not faces:
             return [], np.zeros((0, sface.dim), np.float32)
@@ -331,8 +360,15 @@ class FaceEngine:
         same_chip = sface.size == quality.CHIP and np.allclose(sface.template, quality.ARCFACE_TEMPLATE)
         vectors, norms = sface.embed_chips_with_norms(
             chips if same_chip else [sface.chip(image, f.landmarks) for f in faces])
-        return [quality.measure(image, f.landmarks, f.score, float(n), chip=c)
-                for f, n, c in zip(faces, norms, chips, strict=True)], vectors
+        yunet = self.fallback_detector
+        scores: list[float | None] = [None] * len(chips)
+        if yunet is not None:  # the detector's confidence that the chip holds a face
+            scores = []
+            for c in chips:
+                raw = yunet.detect(c, threshold=quality.CHIP_MIN_SCORE)
+                scores.append(rotation.central_score(raw.boxes, raw.scores, c.shape))
+        return [quality.measure(image, f.landmarks, f.score, float(n), chip_score=cs, chip=c)
+                for f, n, cs, c in zip(faces, norms, scores, chips, strict=True)], vectors
 
     # The default recogniser's capabilities (face-compare, new face sets).
     @property

@@ -20,15 +20,21 @@ the ArcFace 112x112 five-point chip (the chip SFace sees):
 ``total_score`` is what predicts recognition failures: the recogniser's
 own verdict on the chip, the length of SFace's descriptor before it is
 normalised (feature-norm quality, as in MagFace/AdaFace: a face the net
-finds little identity in gets a short descriptor), scaled to [0, 1], and
-cut down only when a component is extreme (> 0.9: no detail at all, a
-profile, a face mostly outside the photo, a black or blown-out face). On
-LFW the four components alone barely move the same-person rejection rate
-(bench/quality_lfw.py: -1 % to -7 % after dropping the lowest 10 %), the
-descriptor length lowers it by about a third; docs/vision.md has the
-curve. The constants are reference points (the template's frontal
-geometry, 8-bit exposure ranges, the descriptor-length range SFace
-produces), not values fitted to the figures reported.
+finds little identity in gets a short descriptor), shifted by the
+detector's confidence that the aligned chip holds a face (YuNet on the
+same chip: a badly aligned or non-face chip scores low), scaled to
+[0, 1]. On LFW (bench/quality_lfw.py, docs/vision.md) the descriptor
+length alone cut the same-person rejections left after dropping the
+lowest 10 % of pairs by 35 %, the four components alone by 1-7 %; the
+chip confidence's weight was chosen on folds 1-5 (a third of a standard
+deviation of each) and cut folds 6-10's by 33 % against 27 % without it.
+The components are not folded into ``total_score``: scaling it down for
+an extreme component (as an earlier version did) made the folds 1-5 curve
+worse (-34 % against -40 %); a face with no detail, a black face or one
+the detector cannot find on its chip already gets a short descriptor or
+a low chip confidence. The constants are reference points (the
+template's frontal geometry, 8-bit exposure ranges, the descriptor-length
+range SFace produces, the chip confidence's median on folds 1-5).
 """
 from __future__ import annotations
 
@@ -58,8 +64,13 @@ YAW_FULL, PITCH_FULL, ROLL_FULL = 0.5, 0.35, 90.0
 # SFace's raw descriptor length: ~9.5-15 on LFW's faces (1st-99th
 # percentile 9.8-14.9); at or below NORM_LO nothing is recognisable.
 NORM_LO, NORM_HI = 8.0, 15.0
-# A component above this is extreme and scales total_score towards 0.
-EXTREME = 0.9
+# YuNet's confidence on the aligned chip: median 0.922, sd 0.011 on LFW
+# folds 1-5 (descriptor length sd 1.06 there); each unit of confidence
+# counts as CHIP_WEIGHT of descriptor length (a third of a standard
+# deviation of length per standard deviation of confidence). No face found
+# on the chip is confidence 0: total_score 0.
+CHIP_REF, CHIP_WEIGHT = 0.922, 29.0
+CHIP_MIN_SCORE = 0.01
 
 
 @dataclass(frozen=True)
@@ -128,10 +139,11 @@ def outside_fraction(image_shape: tuple[int, ...], landmarks: np.ndarray) -> flo
 
 
 def measure(image: np.ndarray, landmarks: np.ndarray, det_score: float, feature_norm: float,
-            chip: np.ndarray | None = None) -> Quality:
+            chip_score: float | None = None, chip: np.ndarray | None = None) -> Quality:
     """Quality of one face of ``image`` (BGR uint8). ``feature_norm``: the
-    raw length of SFace's descriptor of the face's chip; ``chip``: that
-    112x112 ArcFace-template chip when the caller already has it."""
+    raw length of SFace's descriptor of the face's chip; ``chip_score``:
+    the detector's confidence on that chip (None: not measured, no shift);
+    ``chip``: that 112x112 ArcFace-template chip when the caller has it."""
     if chip is None:
         chip = face_chip(image, landmarks)
     grey = pixels.bgr_to_gray(chip).astype(np.float32)
@@ -146,10 +158,11 @@ def measure(image: np.ndarray, landmarks: np.ndarray, det_score: float, feature_
     occlusion = _clip01(max(2.0 * outside, (0.9 - float(det_score)) / 0.4))
 
     illumination = exposure(face)
-    total = _clip01((float(feature_norm) - NORM_LO) / (NORM_HI - NORM_LO))
-    for c in (blur, pose, occlusion, illumination):
-        total *= 1.0 - _clip01((c - EXTREME) / (1.0 - EXTREME))
-    return Quality(blur, pose, occlusion, illumination, _clip01(total), yaw, pitch, roll)
+    length = float(feature_norm)
+    if chip_score is not None:
+        length += CHIP_WEIGHT * (float(chip_score) - CHIP_REF)
+    total = _clip01((length - NORM_LO) / (NORM_HI - NORM_LO))
+    return Quality(blur, pose, occlusion, illumination, total, yaw, pitch, roll)
 
 
 def exposure(face_grey: np.ndarray) -> float:

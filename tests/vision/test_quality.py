@@ -69,14 +69,18 @@ def test_total_score_follows_the_descriptor_length(face):
     scores = [quality.measure(img, f.landmarks, f.score, n).total_score for n in (7, 9, 11, 13, 16)]
     assert scores[0] == 0.0 and scores[-1] > 0.9
     assert all(a < b for a, b in zip(scores, scores[1:-1], strict=False))
-    # An extreme component (a black face) takes the score down whatever the length.
-    black = np.zeros_like(img)
-    assert quality.measure(black, f.landmarks, f.score, 14.0).total_score == 0.0
+    # The detector's confidence on the chip shifts it: none found on the chip is 0.
+    shifted = [quality.measure(img, f.landmarks, f.score, 13.0, chip_score=c).total_score
+               for c in (0.0, 0.90, quality.CHIP_REF, 0.95)]
+    assert shifted[0] == 0.0 and shifted[1] < shifted[2] < shifted[3]
+    assert shifted[2] == pytest.approx(quality.measure(img, f.landmarks, f.score, 13.0).total_score)
 
 
 def test_engine_quality_is_sfaces(face, engine):
     img, f = face
     q, vectors = engine.quality_and_vectors(img, [f])
     assert q[0].total_score > 0.45
+    # A black face: no descriptor length or chip confidence worth the name.
+    assert engine.quality(np.zeros_like(img), [f])[0].total_score == 0.0
     np.testing.assert_allclose(vectors[0], engine.recognizer_of_family("sface").embed_many(img, [f])[0],
                                atol=1e-5)
