@@ -72,7 +72,7 @@ class Settings:
     # Execution backend of every ONNX session (chalicelib/inference)
     ort_threads: int = 0
     liveness_threads: int = 1
-    ort_spin: bool = True
+    ort_spin: bool = False
     ort_providers: tuple[str, ...] = ()
     # Object storage
     media_buckets: tuple[str, ...] = ()
@@ -128,7 +128,7 @@ class Settings:
             on_lambda="AWS_LAMBDA_FUNCTION_NAME" in env,
             ort_threads=_int(env, "FRS_ORT_THREADS", 0),
             liveness_threads=_int(env, "FRS_LIVENESS_THREADS", 1) or 1,
-            ort_spin=env.get("FRS_ORT_SPIN", "1") != "0",
+            ort_spin=env.get("FRS_ORT_SPIN", "0") == "1",
             ort_providers=_list(env, "FRS_ORT_PROVIDERS"),
             media_buckets=_list(env, "FRS_MEDIA_BUCKETS"),
             import_bucket=env.get("FRS_IMPORT_BUCKET", ""),

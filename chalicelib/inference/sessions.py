@@ -8,8 +8,12 @@ onnxruntime options). Tunable through the settings (chalicelib/config.py):
   models (default 1);
 - ``FRS_ORT_PROVIDERS``: comma-separated execution providers
   (default ``CPUExecutionProvider``);
-- ``FRS_ORT_SPIN=0``: idle worker threads sleep instead of spinning (costs
-  latency on a quiet machine, saves CPU when many workers share few cores).
+- ``FRS_ORT_SPIN=1``: idle worker threads spin instead of sleeping. Off by
+  default: a request runs several sessions one after another (detector,
+  embedder, YuNet), each with its own thread pool, and the pool that just
+  finished spins on the cores the next one needs (640x480, one face,
+  detect + embed p50: 41 ms without spinning, 60 ms with it; bench/
+  pipeline_speed.py).
 """
 from __future__ import annotations
 
