@@ -312,10 +312,13 @@ class FaceEngine:
         chip is then the one the upright photo gives. When the turned image
         gives nothing there, the check's own landmarks are used."""
         checks = self.orientations(image, faces)
+        turned: dict[int, list[DetectedFace]] = {}  # one detection per turn, whatever the face count
         out = []
         for f, o in zip(faces, checks, strict=True):
             if o.angle != 0:
-                redone = self._detected_upright(image, f, o.angle)
+                if o.angle not in turned:
+                    turned[o.angle] = self.detect(rotation.rotate_cw(image, o.angle))
+                redone = self._detected_upright(image, f, o.angle, turned[o.angle])
                 if redone is not None:
                     f = redone
                 elif o.landmarks is not None:
@@ -323,13 +326,15 @@ class FaceEngine:
             out.append(f)
         return out
 
-    def _detected_upright(self, image: np.ndarray, face: DetectedFace, angle: int) -> DetectedFace | None:
-        """``face`` found again in ``image`` turned clockwise by ``angle``
-        (the detection whose box, mapped back, overlaps it most), with its
-        landmarks in ``image``'s pixels; None when none overlaps by half."""
+    @staticmethod
+    def _detected_upright(image: np.ndarray, face: DetectedFace, angle: int,
+                          found: list[DetectedFace]) -> DetectedFace | None:
+        """``face`` among ``found``, the faces of ``image`` turned clockwise by
+        ``angle`` (the one whose box, mapped back, overlaps it most), with
+        its landmarks in ``image``'s pixels; None when none overlaps by half."""
         x, y, w, h = face.box
         best, best_iou = None, 0.5
-        for g in self.detect(rotation.rotate_cw(image, angle)):
+        for g in found:
             gx, gy, gw, gh = g.box
             b = rotation.unrotate_box(np.array([gx, gy, gx + gw, gy + gh]), angle, image.shape)
             ix = max(0.0, min(x + w, float(b[2])) - max(x, float(b[0])))

@@ -153,6 +153,29 @@ def test_sideways_photo_detect_add_search(api):
     assert found.json_body["faces"][0]["similarity"] >= 0.93
 
 
+def test_upside_down_photo_is_enrolled_as_its_upright_self(api):
+    """An LFW photo turned upside down, which CenterFace "finds" with its
+    landmarks placed as if upright: add embeds it from the image turned
+    upright, so the upright photo finds it at FRS's 0.93 and detect's
+    face_angle says 180."""
+    from tests.conftest import dataset_file
+    data = dataset_file("lfw", "images", "AJ_Cook", "AJ_Cook_0001.jpg").read_bytes()
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    flipped = cv2.imencode(".png", cv2.rotate(img, cv2.ROTATE_180))[1].tobytes()
+    assert detect(api, flipped, "21")[0]["attributes"]["face_angle"] == 180
+    name = "upside-down-set"
+    assert post_json(api, f"{P}/face-sets", {"face_set_name": name}).status_code == 200
+    added = post_json(api, f"{P}/face-sets/{name}/faces", {"image_base64": b64(flipped)})
+    assert added.status_code == 200, added.json_body
+    found = post_json(api, f"{P}/face-sets/{name}/search",
+                      {"image_base64": b64(cv2.imencode(".png", img)[1].tobytes())})
+    assert found.status_code == 200
+    assert found.json_body["faces"][0]["similarity"] >= 0.93, found.json_body
+    compared = post_json(api, f"{P}/face-compare", {"image1_base64": b64(flipped),
+                                                     "image2_base64": b64(data)})
+    assert compared.status_code == 200 and compared.json_body["similarity"] >= 0.93
+
+
 # --------------------------------------------------------------------------
 # The official SDK over a real server
 @pytest.fixture(scope="module")
