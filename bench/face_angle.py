@@ -131,7 +131,7 @@ def main() -> None:
     summary = {"benchmark": "face_angle", "people": len(people), "skip": args.skip,
                "faces": lfw.faces, "right": lfw.right, "accuracy": round(lfw.right / max(lfw.faces, 1), 5),
                "utkface_faces": utk_faces, "utkface_right": utk_right,
-               "utkface_accuracy": round(utk_right / max(utk_faces, 1), 5),
+               "utkface_accuracy": round(utk_right / utk_faces, 5) if utk_faces else None,
                "worst_group": worst[0],
                "worst_group_accuracy": round(worst[1].right / max(worst[1].faces, 1), 5),
                "per_rotation": {str(a): t.as_json() for a, t in per_turn.items()},
