@@ -55,18 +55,31 @@ def face_attributes(image: np.ndarray, faces: list[DetectedFace], codes: frozens
         return out
     engine = get_engine()
     qualities = engine.quality(image, faces) if QUALITY in codes else None
-    angles = engine.face_angles(image, faces) if FACE_ANGLE in codes else None
     modelled = engine.attribute_models() if codes & {AGE, GENDER, EXPRESSION, MASK} else None
+    # The attribute models know upright faces only: they see each face turned
+    # by its checked angle (a sideways photo's face is otherwise read sideways).
+    angles = engine.face_angles(image, faces) if FACE_ANGLE in codes or modelled else None
     unknowns = _unknowns(codes)
     for i, (face, attrs) in enumerate(zip(faces, out, strict=True)):
         if qualities is not None:
             attrs["quality"] = qualities[i].as_json()
-        if angles is not None:
+        if angles is not None and FACE_ANGLE in codes:
             attrs["face_angle"] = int(angles[i])
         if modelled is not None:
-            attrs.update(_modelled(modelled, image, face, codes))
+            assert angles is not None
+            attrs.update(_modelled(modelled, *_upright(image, face, int(angles[i])), codes))
         attrs.update(unknowns)
     return out
+
+
+def _upright(image: np.ndarray, face: DetectedFace, angle: int) -> tuple[np.ndarray, DetectedFace]:
+    """The image and face as the attribute models should see them: upright."""
+    from chalicelib.vision import rotation
+    from chalicelib.vision.engine import DetectedFace
+    if angle == 0:
+        return image, face
+    turned, box, landmarks = rotation.upright_view(image, face.box, face.landmarks, angle)
+    return turned, DetectedFace(box, landmarks, face.score, 0)
 
 
 def _modelled(models: AttributeModels, image: np.ndarray, face: DetectedFace,

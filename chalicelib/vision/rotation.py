@@ -113,3 +113,19 @@ def crop_points_to_image(points: np.ndarray, angle: int, box: tuple[int, int, in
     p = unrotate_points(points, angle, (ANGLE_SIDE, ANGLE_SIDE))
     inv = pixels.invert_affine(crop_transform(box))
     return (p @ inv[:, :2].T + inv[:, 2]).astype(np.float32)
+
+
+def upright_view(image: np.ndarray, box: tuple[int, int, int, int], landmarks: np.ndarray,
+                 angle: int) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray]:
+    """``image`` turned clockwise by ``angle`` (the turn that makes the face
+    upright), with the face's box (x, y, w, h) and landmarks in the turned
+    image's pixels, for the models that only know upright faces."""
+    if angle % 360 == 0:
+        return image, box, landmarks
+    turned = rotate_cw(image, angle)
+    back = (360 - angle) % 360  # the sent image is the turned one turned by ``back``
+    x, y, w, h = box
+    corners = unrotate_points(np.array([[x, y], [x + w, y + h]], np.float32), back, turned.shape)
+    (x1, y1), (x2, y2) = corners.min(0), corners.max(0)
+    new_box = (int(round(x1)), int(round(y1)), int(round(x2 - x1)), int(round(y2 - y1)))
+    return turned, new_box, unrotate_points(landmarks, back, turned.shape)

@@ -159,3 +159,20 @@ def test_crop_points_map_back_to_the_image():
                   180: rotation.ANGLE_SIDE - in_crop,
                   270: np.stack([in_crop[:, 1], rotation.ANGLE_SIDE - in_crop[:, 0]], 1)}[angle]
         np.testing.assert_allclose(rotation.crop_points_to_image(turned, angle, box), pts, atol=1e-3)
+
+
+@pytest.mark.parametrize("angle", rotation.ANGLES)
+def test_upright_view_carries_the_face_with_it(angle):
+    """The face's box and landmarks in the turned image cover the same
+    pixels as in the image as sent."""
+    rng = np.random.default_rng(angle)
+    img = rng.integers(0, 255, (60, 90, 3), dtype=np.uint8)
+    box = (20, 10, 30, 25)
+    lm = np.array([[25.0, 15.0], [45.0, 15.0], [35.0, 22.0], [27.0, 30.0], [43.0, 30.0]], np.float32)
+    turned, tbox, tlm = rotation.upright_view(img, box, lm, angle)
+    x, y, w, h = box
+    tx, ty, tw, th = tbox
+    crop = img[y:y + h, x:x + w]
+    np.testing.assert_array_equal(turned[ty:ty + th, tx:tx + tw], rotation.rotate_cw(crop, angle))
+    back = rotation.unrotate_points(tlm, angle, img.shape)
+    np.testing.assert_allclose(back, lm, atol=1e-4)
