@@ -29,3 +29,13 @@ def load():
     def _load(*parts):
         return decode_image(data_file(*parts).read_bytes())
     return _load
+
+
+def central_face(engine, image):
+    """The detected face nearest the image's centre (LFW/UTKFace photos are
+    centred on their subject)."""
+    faces = engine.detect(image)
+    assert faces
+    h, w = image.shape[:2]
+    return min(faces, key=lambda f: abs(f.box[0] + f.box[2] / 2 - w / 2)
+               + abs(f.box[1] + f.box[3] / 2 - h / 2))

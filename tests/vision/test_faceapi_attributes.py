@@ -16,6 +16,7 @@ from chalicelib.vision.faceapi_attributes import (
     pad_to_square,
     resize_bilinear_tf,
 )
+from tests.vision.conftest import central_face
 
 
 def test_pad_to_square_centres_with_the_extra_column_after():
@@ -80,13 +81,6 @@ def test_batches_are_answered_row_by_row(nets):
     assert one_age[0] == pytest.approx(age[1], abs=1e-4)
 
 
-def _central(engine, image) -> DetectedFace:
-    faces = engine.detect(image)
-    assert faces
-    h, w = image.shape[:2]
-    return min(faces, key=lambda f: abs(f.box[0] + f.box[2] / 2 - w / 2)
-               + abs(f.box[1] + f.box[3] / 2 - h / 2))
-
 
 @pytest.mark.parametrize("parts, gender, lo, hi", [
     (("stills", "face_recognition", "obama.jpg"), "male", 35, 70),
@@ -96,7 +90,7 @@ def _central(engine, image) -> DetectedFace:
 ])
 def test_known_faces(nets, engine, load, parts, gender, lo, hi):
     image = load(*parts)
-    est = nets.age_gender(image, _central(engine, image))
+    est = nets.age_gender(image, central_face(engine, image))
     assert est is not None and est.gender == gender and lo <= est.age <= hi, est
 
 
@@ -107,9 +101,9 @@ def test_a_mirrored_face_is_nearly_the_same_age_and_the_same_gender(nets, engine
     for parts in (("face_recognition", "obama.jpg"), ("face_recognition", "biden.jpg"),
                   ("deepface", "img2.jpg"), ("deepface", "img12.jpg"), ("deepface", "img42.jpg")):
         image = load("stills", *parts)
-        a = nets.age_gender(image, _central(engine, image))
+        a = nets.age_gender(image, central_face(engine, image))
         flipped = np.ascontiguousarray(image[:, ::-1])
-        b = nets.age_gender(flipped, _central(engine, flipped))
+        b = nets.age_gender(flipped, central_face(engine, flipped))
         assert a is not None and b is not None and a.gender == b.gender, parts
         gaps.append(abs(a.age - b.age))
     assert max(gaps) <= 6 and float(np.mean(gaps)) <= 4, gaps
@@ -117,7 +111,7 @@ def test_a_mirrored_face_is_nearly_the_same_age_and_the_same_gender(nets, engine
 
 def test_another_crop_changes_the_answer(nets, engine, load):
     image = load("stills", "deepface", "img1.jpg")
-    face = _central(engine, image)
+    face = central_face(engine, image)
     x1 = nets.net_input(image, face, 1.0)
     x2 = nets.net_input(image, face, 1.8)
     a1, _ = nets._age_gender.run(["age", "gender"], {"input": x1})
@@ -127,10 +121,10 @@ def test_another_crop_changes_the_answer(nets, engine, load):
 
 def test_expression_answers_in_the_sdk_vocabulary(nets, engine, load):
     image = load("stills", "face_recognition", "obama.jpg")  # a broad smile
-    got = nets.expression(image, _central(engine, image))
+    got = nets.expression(image, central_face(engine, image))
     assert got is not None and got["type"] == "happy" and 0.5 < got["probability"] <= 1.0
     image = load("stills", "deepface", "img30.jpg")  # closed mouth, no smile
-    got = nets.expression(image, _central(engine, image))
+    got = nets.expression(image, central_face(engine, image))
     assert got is not None and got["type"] == "neutral"
     assert set(EXPRESSIONS) == {"neutral", "happy", "fear", "surprise", "sad", "angry", "disgust"}
 

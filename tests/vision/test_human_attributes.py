@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.vision import human_attributes as ha
 from chalicelib.vision.engine import DetectedFace
+from tests.vision.conftest import central_face
 
 
 def _face(box: tuple[int, int, int, int]) -> DetectedFace:
@@ -95,13 +96,6 @@ def test_graph_gives_tfjs_own_answer_on_a_fixed_input(roles, role):
     np.testing.assert_allclose(got.reshape(-1), want, atol=tol)
 
 
-def _central(engine, image) -> DetectedFace:
-    faces = engine.detect(image)
-    assert faces
-    h, w = image.shape[:2]
-    return min(faces, key=lambda f: abs(f.box[0] + f.box[2] / 2 - w / 2)
-               + abs(f.box[1] + f.box[3] / 2 - h / 2))
-
 
 def test_real_faces_get_plausible_answers(roles, engine, load):
     gear = ha.HumanGearAgeGender(roles["human_gear"])
@@ -109,7 +103,7 @@ def test_real_faces_get_plausible_answers(roles, engine, load):
     emotion = ha.HumanEmotion(roles["human_emotion"])
     for name in ("obama.jpg", "biden.jpg"):
         image = load("stills", "face_recognition", name)
-        face = _central(engine, image)
+        face = central_face(engine, image)
         for runner in (gear, ssr):
             est = runner.age_gender(image, face)
             assert est is not None and est.gender == "male" and est.male_score > 0.5, (name, runner)
