@@ -42,14 +42,15 @@ def obama():
     return image, faces[0]
 
 
-@pytest.mark.parametrize("backend", [b for b in BACKENDS if b.capability == AGE_GENDER],
+# faceplugin is left out: it answers near the mid-thirties and "female" for
+# most men (docs/vision.md), so there is nothing about a known face to hold
+# it to; its figures are bench/attributes_utkface.py's.
+@pytest.mark.parametrize("backend", [b for b in BACKENDS
+                                     if b.capability == AGE_GENDER and b.name != "faceplugin"],
                          ids=lambda b: b.name)
 def test_each_age_gender_backend_on_a_known_face(backend, obama):
     if not attributes.is_built(backend):
         pytest.skip(f"{backend.name} not built (make models OPT_IN=...)")
-    if backend.name == "faceplugin":
-        pytest.skip("faceplugin answers near the mid-thirties and 'female' for most men "
-                    "(docs/vision.md): nothing about a known face to hold it to")
     est = AttributeModels({AGE_GENDER: backend.name}).age_gender(*obama)
     assert est is not None and est.gender == "male", est
     assert 35 <= est.age <= 70, est  # Obama at about 50 in this photo
