@@ -167,16 +167,16 @@ def real_unmasked_stills(engine, clf) -> dict:
 
 def main() -> None:
     from chalicelib.vision import decode_image, get_engine
-    from chalicelib.vision.mask import default_classifier
+    from chalicelib.vision.attributes import MASK
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-group", type=int, default=40, help="UTKFace adults per race x gender group")
     ap.add_argument("--lfw", type=int, default=200, help="LFW identities (first image of each)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/openfrs-mask-check"))
     args = ap.parse_args()
-    clf = default_classifier()
+    engine = get_engine()
+    clf = engine.attribute_models().runner(MASK)
     if clf is None:
         sys.exit("the mask model is not built: make models OPT_IN=mask")
-    engine = get_engine()
     # a change to the drawing code starts a fresh cache
     synth = hashlib.sha256(Path(mask_synth.__file__).read_bytes()).hexdigest()[:12]
     cache = private_dir(args.cache / synth)

@@ -97,6 +97,11 @@ class AttributeModels:
             return b if is_built(b) else None
         return next((b for b in BACKENDS if b.capability == capability and is_built(b)), None)
 
+    def runner(self, capability: str) -> Any | None:
+        """The loaded backend object of ``capability`` (None: none built);
+        benchmarks read its own methods (the mask model's probability)."""
+        return self._runner(capability)
+
     def _runner(self, capability: str) -> Any | None:
         if capability not in self._loaded:
             with self._lock:

@@ -11,20 +11,17 @@ is weak evidence of how it does on real masks.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chalicelib.inference.manifest import has_model, model_entry
 from chalicelib.inference.sessions import create_session
 from chalicelib.vision import pixels, rotation
 
 if TYPE_CHECKING:
     from chalicelib.vision.engine import DetectedFace
 
-ROLE = "mask"
 SIDE = 224
 # with_mask above this answers "yes" (the package's own rule: the larger of
 # the two softmax outputs).
@@ -79,27 +76,3 @@ class MaskClassifier:
             return None
         return (YES, p) if p > MASK_ABOVE else (NONE, 1.0 - p)
 
-
-_default: MaskClassifier | None = None
-_lock = threading.Lock()
-
-
-def is_built() -> bool:
-    return has_model(ROLE)
-
-
-def default_classifier() -> MaskClassifier | None:
-    """The manifest's mask model, loaded on first use; None when not built."""
-    global _default
-    if _default is None and is_built():
-        with _lock:
-            if _default is None:
-                _default = MaskClassifier(model_entry(ROLE)[1])
-    return _default
-
-
-def mask_state(image_bgr_uint8: np.ndarray, face: DetectedFace) -> tuple[str, float] | None:
-    """("yes" | "none", probability) for ``face`` in the BGR uint8 image, or
-    None when the mask model is not built (the caller answers "unknown")."""
-    classifier = default_classifier()
-    return classifier.mask_state(image_bgr_uint8, face) if classifier is not None else None

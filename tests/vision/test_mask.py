@@ -61,15 +61,15 @@ def classifier(engine):
     from chalicelib.inference.manifest import has_model
     if not has_model("mask"):
         pytest.skip("the opt-in mask model is not built: run `make models OPT_IN=mask`")
-    from chalicelib.vision.mask import default_classifier
-    return default_classifier()
+    from chalicelib.vision.attributes import MASK
+    return engine.attribute_models().runner(MASK)
 
 
 @pytest.mark.parametrize("parts", FACES, ids=[p[-1].split(".")[0] for p in FACES])
 def test_a_drawn_mask_answers_yes_and_the_bare_face_none(parts, engine, classifier):
     from bench.mask_synth import draw_occluder, mesh_points
     from chalicelib.vision import decode_image
-    from chalicelib.vision.mask import mask_state
+    mask_state = classifier.mask_state
     image = decode_image(data_file(*parts).read_bytes())
     faces = engine.detect(image)
     assert faces, "the unmasked face is detected"
