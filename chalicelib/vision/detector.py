@@ -179,7 +179,7 @@ class CenterFace:
                 continue
             sub.boxes += np.array([cx0, cy0, cx0, cy0], dtype=np.float32)
             sub.landmarks += np.array([cx0, cy0], dtype=np.float32)
-            ious = _iou(det.boxes[i], sub.boxes)
+            ious = box_iou(det.boxes[i], sub.boxes)
             j = int(np.argmax(ious))
             if ious[j] >= 0.4:
                 det.boxes[i], det.landmarks[i] = sub.boxes[j], sub.landmarks[j]
@@ -190,7 +190,8 @@ class CenterFace:
 REFINE_BELOW_PX = 64
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of one x1, y1, x2, y2 box with each of (N, 4)."""
     w = np.maximum(0, np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]))
     h = np.maximum(0, np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]))
     inter = w * h

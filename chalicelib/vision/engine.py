@@ -23,7 +23,7 @@ from chalicelib.lazy import Lazy
 from chalicelib.vision import quality, registry, rotation
 from chalicelib.vision.attributes import AttributeModels
 from chalicelib.vision.calibration import Calibration, load_calibration
-from chalicelib.vision.detector import CenterFace
+from chalicelib.vision.detector import CenterFace, box_iou
 from chalicelib.vision.embedder import ChipEmbedder, EmbedderFamily
 from chalicelib.vision.quality import Quality
 from chalicelib.vision.yunet import YuNet
@@ -332,19 +332,15 @@ class FaceEngine:
         """``face`` among ``found``, the faces of ``image`` turned clockwise by
         ``angle`` (the one whose box, mapped back, overlaps it most), with
         its landmarks in ``image``'s pixels; None when none overlaps by half."""
-        x, y, w, h = face.box
-        best, best_iou = None, 0.5
-        for g in found:
-            gx, gy, gw, gh = g.box
-            b = rotation.unrotate_box(np.array([gx, gy, gx + gw, gy + gh]), angle, image.shape)
-            ix = max(0.0, min(x + w, float(b[2])) - max(x, float(b[0])))
-            iy = max(0.0, min(y + h, float(b[3])) - max(y, float(b[1])))
-            inter = ix * iy
-            iou = inter / (w * h + float((b[2] - b[0]) * (b[3] - b[1])) - inter + 1e-9)
-            if iou > best_iou:
-                best, best_iou = g, iou
-        if best is None:
+        if not found:
             return None
+        boxes = np.array([rotation.unrotate_box(np.array([gx, gy, gx + gw, gy + gh]), angle, image.shape)
+                          for gx, gy, gw, gh in (g.box for g in found)])
+        x, y, w, h = face.box
+        ious = box_iou(np.array([x, y, x + w, y + h], np.float32), boxes)
+        if ious.max() <= 0.5:
+            return None
+        best = found[int(np.argmax(ious))]
         return DetectedFace(face.box, rotation.unrotate_points(best.landmarks, angle, image.shape),
                             face.score, angle)
 
