@@ -197,17 +197,25 @@ def test_ntsc_rate_is_exact(tmp_path):
     assert v.fps == 30000 / 1001 == pytest.approx(cv2_decode(path)[0], abs=1e-9)
 
 
+def recorded_webm(tmp_path, seconds: int, pts: str) -> tuple:
+    """A WebM like a browser's MediaRecorder writes: frames at the times
+    ``pts`` gives (seconds, in terms of frame number N), no declared average
+    rate; answers the file and FFmpeg's description of it."""
+    path = tmp_path / "recorded.webm"
+    ff("-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=30:duration={seconds}",
+       "-vf", f"settb=1/12800,setpts='({pts})/TB'", "-fps_mode", "passthrough",
+       "-c:v", "libvpx", "-b:v", "500k", str(path))
+    header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True).stderr
+    return path, header
+
+
 def test_variable_rate_webm_is_timed_by_its_timestamps(tmp_path):
     """A browser recording (MediaRecorder WebM) declares no average rate, only a
     guess ("30 tbr" here), and its frames come at uneven times (a loaded machine
     drops some). Frames are placed by their timestamps: a 0.5 s stall after the
     first second lengthens the clip instead of vanishing."""
-    path = tmp_path / "recorded.webm"
-    ff("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=3",
-       "-vf", "settb=1/12800,setpts='(N/30+if(gte(N,30),0.5,0))/TB'", "-fps_mode", "passthrough",
-       "-c:v", "libvpx", "-b:v", "500k", str(path))
-    header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                            capture_output=True, text=True).stderr
+    path, header = recorded_webm(tmp_path, 3, "N/30+if(gte(N,30),0.5,0)")
     assert " tbr" in header and " fps," not in header   # what makes this case
     v, frames = decode_all(path.read_bytes(), sample_fps=10.0)
     assert v.fps == 30.0
@@ -218,12 +226,7 @@ def test_variable_rate_webm_is_timed_by_its_timestamps(tmp_path):
 def test_millisecond_time_base_only_is_resampled(tmp_path):
     """Chrome's MediaRecorder often leaves only "1k tbr": that was refused as an
     "unusable frame rate 1000" (FRS.0701), the console's intermittent failure."""
-    path = tmp_path / "recorded.webm"
-    ff("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=2",
-       "-vf", "settb=1/12800,setpts='(N/30+0.015*random(1))/TB'", "-fps_mode", "passthrough",
-       "-c:v", "libvpx", "-b:v", "500k", str(path))
-    header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                            capture_output=True, text=True).stderr
+    path, header = recorded_webm(tmp_path, 2, "N/30+0.015*random(1)")
     assert "1k tbr" in header and " fps," not in header
     v, _ = decode_all(path.read_bytes())
     assert v.fps == V.RESAMPLE_FPS
